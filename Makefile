@@ -1,0 +1,43 @@
+# lotgate: `make run` serves on http://127.0.0.1:8000, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint migrate seed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	$(BIN)/lotgate bootstrap
+	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The suite runs on SQLite; with LOTGATE_TEST_DATABASE_URL set it runs again on that database.
+test: lint
+	env -u LOTGATE_TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$LOTGATE_TEST_DATABASE_URL" ]; then \
+		echo "== again on $$LOTGATE_TEST_DATABASE_URL"; \
+		$(BIN)/pytest; \
+	fi
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,58 @@
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.keys import find_active_key
+from app.auth.models import Role
+from app.deps import SessionDep
+from app.errors import Forbidden, Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
+
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    key_id: int
+    name: str
+    role: Role
+
+
+async def current_actor(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized(
+            "An API key is required: send 'Authorization: Bearer <key>'.", headers=CHALLENGE
+        )
+    key = await find_active_key(session, credentials.credentials)
+    if key is None:
+        raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
+    return Actor(key_id=key.id, name=key.name, role=Role(key.role))
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """Dependency allowing the given roles; admin is always allowed."""
+    allowed = {Role.admin, *roles}
+
+    async def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(
+                f"Role '{actor.role.value}' may not do this; allowed roles: {names}.",
+                allowed_roles=sorted(r.value for r in allowed),
+            )
+        return actor
+
+    return dependency
+
+
+AnyRole = Annotated[Actor, Depends(require(Role.inspector, Role.returns, Role.viewer))]
+InspectorRole = Annotated[Actor, Depends(require(Role.inspector))]
+ReturnsRole = Annotated[Actor, Depends(require(Role.returns))]
+AdminRole = Annotated[Actor, Depends(require())]

@@ -1,0 +1,27 @@
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(200))
+    notified_body_number: Mapped[str | None] = mapped_column(String(4), default=None)
+    standard: Mapped[str | None] = mapped_column(String(100), default=None)
+    product_scope: Mapped[str | None] = mapped_column(String(500), default=None)
+    valid_from: Mapped[date | None] = mapped_column(Date, default=None)
+    valid_until: Mapped[date | None] = mapped_column(Date, default=None)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    verification: Mapped[str] = mapped_column(String(20), default="unverified")
+    verified_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    verification_method: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,46 @@
+from fastapi import APIRouter, status
+
+from app.auth.dependencies import AnyRole, InspectorRole
+from app.certificates import service
+from app.certificates.schemas import CertificateCreate, CertificateOut, VerificationIn
+from app.decisions.service import refresh_decision
+from app.deps import SessionDep
+from app.lots.service import get_lot, lock_lot
+from app.schemas import EntityId
+
+router = APIRouter(prefix="/lots/{lot_id}/certificates", tags=["certificates"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="add_certificate")
+async def add_certificate(
+    lot_id: EntityId, body: CertificateCreate, session: SessionDep, actor: InspectorRole
+) -> CertificateOut:
+    lot = await lock_lot(session, lot_id)
+    certificate = await service.add_certificate(session, actor, lot, body)
+    await refresh_decision(session, lot, trigger="certificate.create")
+    return CertificateOut.model_validate(certificate)
+
+
+@router.get("", operation_id="list_certificates")
+async def list_certificates(
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole
+) -> list[CertificateOut]:
+    await get_lot(session, lot_id)
+    certificates = await service.list_certificates(session, lot_id)
+    return [CertificateOut.model_validate(c) for c in certificates]
+
+
+@router.put("/{certificate_id}/verification", operation_id="verify_certificate")
+async def verify_certificate(
+    lot_id: EntityId,
+    certificate_id: EntityId,
+    body: VerificationIn,
+    session: SessionDep,
+    actor: InspectorRole,
+) -> CertificateOut:
+    """Record the outcome of checking a certificate (e.g. against NANDO or the issuer)."""
+    lot = await lock_lot(session, lot_id)
+    certificate = await service.get_certificate(session, lot_id, certificate_id)
+    await service.set_verification(session, actor, certificate, body)
+    await refresh_decision(session, lot, trigger="certificate.verify")
+    return CertificateOut.model_validate(certificate)

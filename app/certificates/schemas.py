@@ -1,0 +1,96 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from app.schemas import InputModel, OutputModel, ShortText, Timestamp
+
+
+class CertificateType(StrEnum):
+    eu_type_examination = "eu_type_examination"
+    eu_declaration_of_conformity = "eu_declaration_of_conformity"
+    niosh_approval = "niosh_approval"
+    test_report = "test_report"
+    nmpa_registration = "nmpa_registration"
+    fda_eua = "fda_eua"
+    certificate_of_compliance = "certificate_of_compliance"
+    voluntary_certificate = "voluntary_certificate"
+
+
+class Verification(StrEnum):
+    unverified = "unverified"
+    verified = "verified"
+    rejected = "rejected"
+
+
+NotifiedBodyNumber = Annotated[str, Field(pattern=r"^[0-9]{4}$", description="Exactly 4 digits")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+def _require_verifier(
+    verification: Verification, verified_by: str | None, method: str | None
+) -> None:
+    if verification == Verification.unverified:
+        return
+    missing = [
+        name for name, value in (("verified_by", verified_by), ("method", method)) if not value
+    ]
+    if missing:
+        raise ValueError(f"{' and '.join(missing)} required when verification is {verification}")
+
+
+class VerificationIn(InputModel):
+    verification: Verification
+    verified_by: ShortText | None = None
+    verified_at: Timestamp | None = None
+    method: ShortText | None = Field(
+        default=None, description="How it was checked, e.g. 'NANDO lookup', 'issuer phoned'"
+    )
+
+    @model_validator(mode="after")
+    def _checked_by_someone(self) -> Self:
+        _require_verifier(self.verification, self.verified_by, self.method)
+        return self
+
+
+class CertificateCreate(InputModel):
+    type: CertificateType
+    number: Annotated[str, Field(min_length=1, max_length=100)]
+    issuer: ShortText
+    notified_body_number: NotifiedBodyNumber | None = None
+    standard: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    product_scope: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    file_sha256: Sha256 | None = None
+    verification: Verification = Verification.unverified
+    verified_by: ShortText | None = None
+    verified_at: Timestamp | None = None
+    method: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError("valid_until is before valid_from")
+        _require_verifier(self.verification, self.verified_by, self.method)
+        return self
+
+
+class CertificateOut(OutputModel):
+    id: int
+    lot_id: int
+    type: CertificateType
+    number: str
+    issuer: str
+    notified_body_number: str | None
+    standard: str | None
+    product_scope: str | None
+    valid_from: date | None
+    valid_until: date | None
+    file_sha256: str | None
+    verification: Verification
+    verified_by: str | None
+    verified_at: datetime | None
+    method: str | None = Field(validation_alias="verification_method")
+    created_at: datetime

@@ -1,0 +1,68 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.dependencies import Actor
+from app.certificates.models import Certificate
+from app.certificates.schemas import CertificateCreate, CertificateOut, Verification, VerificationIn
+from app.db import utcnow
+from app.errors import NotFound
+from app.lots.models import Lot
+
+
+def _snapshot(certificate: Certificate) -> dict[str, object]:
+    return CertificateOut.model_validate(certificate).model_dump(mode="json")
+
+
+async def add_certificate(
+    session: AsyncSession, actor: Actor, lot: Lot, data: CertificateCreate
+) -> Certificate:
+    fields = data.model_dump(exclude={"method", "verified_at"})
+    certificate = Certificate(lot_id=lot.id, **fields, verification_method=data.method)
+    if data.verification != Verification.unverified:
+        certificate.verified_at = data.verified_at or utcnow()
+    session.add(certificate)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "certificate.create",
+        "certificate",
+        certificate.id,
+        after=_snapshot(certificate),
+    )
+    return certificate
+
+
+async def list_certificates(session: AsyncSession, lot_id: int) -> list[Certificate]:
+    query = select(Certificate).where(Certificate.lot_id == lot_id).order_by(Certificate.id)
+    return list(await session.scalars(query))
+
+
+async def get_certificate(session: AsyncSession, lot_id: int, certificate_id: int) -> Certificate:
+    certificate = await session.get(Certificate, certificate_id)
+    if certificate is None or certificate.lot_id != lot_id:
+        raise NotFound(f"Lot {lot_id} has no certificate {certificate_id}.")
+    return certificate
+
+
+async def set_verification(
+    session: AsyncSession, actor: Actor, certificate: Certificate, data: VerificationIn
+) -> Certificate:
+    before = _snapshot(certificate)
+    certificate.verification = data.verification.value
+    certificate.verified_by = data.verified_by
+    certificate.verification_method = data.method
+    unverified = data.verification == Verification.unverified
+    certificate.verified_at = None if unverified else (data.verified_at or utcnow())
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "certificate.verify",
+        "certificate",
+        certificate.id,
+        before=before,
+        after=_snapshot(certificate),
+    )
+    return certificate

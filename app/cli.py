@@ -1,0 +1,81 @@
+"""`lotgate` command line: API keys and start-up chores."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.keys import create_key, ensure_key, has_active_admin
+from app.auth.models import Role
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker
+
+cli = typer.Typer(help="lotgate: quality-inspection tracker", no_args_is_help=True)
+keys = typer.Typer(help="Manage API keys", no_args_is_help=True)
+cli.add_typer(keys, name="keys")
+
+T = TypeVar("T")
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = make_engine(get_settings())
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, inspector, returns or viewer")],
+    name: Annotated[str, typer.Option(help="Who or what uses this key (shown in the audit)")],
+) -> None:
+    """Create an API key and print it once: only its hash is stored."""
+
+    async def work(session: AsyncSession) -> str:
+        return await create_key(session, name=name, role=role)
+
+    key = _in_transaction(work)
+    typer.echo(f"Created {role.value} key '{name}'. It is shown only now:\n{key}")
+
+
+@cli.command("bootstrap")
+def bootstrap() -> None:
+    """Make sure an admin key exists (LOTGATE_ADMIN_KEY, or a new one) and say how to use it."""
+    settings = get_settings()
+    admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+
+    async def work(session: AsyncSession) -> str | None:
+        if admin_key:
+            await ensure_key(
+                session, name="admin (LOTGATE_ADMIN_KEY)", role=Role.admin, key=admin_key
+            )
+            return None
+        if await has_active_admin(session):
+            return None
+        return await create_key(session, name="admin (bootstrap)", role=Role.admin)
+
+    created = _in_transaction(work)
+    if admin_key:
+        typer.echo("Admin key from LOTGATE_ADMIN_KEY is active.")
+        shown = "$LOTGATE_ADMIN_KEY"
+    elif created:
+        typer.echo(f"Created an admin API key; it is shown only now:\n\n    {created}\n")
+        shown = created
+    else:
+        typer.echo("An admin key already exists; create more with `lotgate keys create`.")
+        shown = "<your key>"
+    typer.echo(
+        "Use it as:  curl -H 'Authorization: Bearer "
+        f"{shown}' http://127.0.0.1:8000/api/v1/lots\nOpenAPI docs: http://127.0.0.1:8000/docs"
+    )
+
+
+def main() -> None:
+    cli()

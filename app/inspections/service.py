@@ -1,0 +1,70 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.dependencies import Actor
+from app.errors import invalid
+from app.inspections.models import Inspection
+from app.inspections.schemas import InspectionCreate, InspectionKind, InspectionOut
+from app.lots.models import Lot
+
+
+def inspection_out(inspection: Inspection) -> InspectionOut:
+    return InspectionOut(
+        id=inspection.id,
+        lot_id=inspection.lot_id,
+        kind=InspectionKind(inspection.kind),
+        sample_size=inspection.sample_size,
+        performed_at=inspection.performed_at,
+        inspector=inspection.inspector,
+        lab=inspection.lab,
+        report_number=inspection.report_number,
+        confirms=inspection.confirms,
+        defects=[{"code": c, "count": n} for c, n in inspection.defects.items()],
+        measurements=[
+            {"characteristic": c, "value": v} for c, v in inspection.measurements.items()
+        ],
+        created_at=inspection.created_at,
+    )
+
+
+async def add_inspection(
+    session: AsyncSession, actor: Actor, lot: Lot, data: InspectionCreate
+) -> Inspection:
+    if data.sample_size > lot.quantity:
+        raise invalid(
+            "body.sample_size",
+            f"sample of {data.sample_size} is larger than the lot of {lot.quantity}",
+        )
+    inspection = Inspection(
+        lot_id=lot.id,
+        kind=data.kind.value,
+        sample_size=data.sample_size,
+        performed_at=data.performed_at,
+        inspector=data.inspector,
+        lab=data.lab,
+        report_number=data.report_number,
+        confirms=data.confirms,
+        defects={d.code: d.count for d in data.defects},
+        measurements={m.characteristic: m.value for m in data.measurements},
+    )
+    session.add(inspection)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "inspection.create",
+        "inspection",
+        inspection.id,
+        after=inspection_out(inspection).model_dump(mode="json"),
+    )
+    return inspection
+
+
+async def list_inspections(session: AsyncSession, lot_id: int) -> list[Inspection]:
+    query = (
+        select(Inspection)
+        .where(Inspection.lot_id == lot_id)
+        .order_by(Inspection.performed_at, Inspection.id)
+    )
+    return list(await session.scalars(query))

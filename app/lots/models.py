@@ -1,0 +1,71 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class Lot(Base):
+    """An incoming lot, with running quantity counters and its current decision.
+
+    The counters are maintained under a row lock by every write that moves
+    units, so reads (dashboards, exports) never have to sum movements.
+    """
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "lot_number"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "distributed >= 0 AND site_returned >= 0 AND site_destroyed >= 0"
+            " AND site_consumed >= 0 AND returned_to_supplier >= 0",
+            name="movements_not_negative",
+        ),
+        CheckConstraint(
+            "quantity - distributed + site_returned - returned_to_supplier >= 0",
+            name="on_hand_not_negative",
+        ),
+        CheckConstraint(
+            "distributed - site_returned - site_destroyed - site_consumed >= 0",
+            name="outstanding_not_negative",
+        ),
+        Index("ix_lots_received_at_id", "received_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_number: Mapped[str] = mapped_column(String(100))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    manufacturer_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), default=None)
+    product: Mapped[str] = mapped_column(String(40))
+    ordered_as: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(20), default="pieces")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    purchase_order: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    distributed: Mapped[int] = mapped_column(default=0)
+    site_returned: Mapped[int] = mapped_column(default=0)
+    site_destroyed: Mapped[int] = mapped_column(default=0)
+    site_consumed: Mapped[int] = mapped_column(default=0)
+    returned_to_supplier: Mapped[int] = mapped_column(default=0)
+
+    status: Mapped[str] = mapped_column(String(20), default="on_hold")
+    disposition: Mapped[str] = mapped_column(String(30), default="hold")
+    to_recall: Mapped[int] = mapped_column(default=0)
+    to_return: Mapped[int] = mapped_column(default=0)
+    releasable: Mapped[int] = mapped_column(default=0)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    allowed_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    policy_version: Mapped[str | None] = mapped_column(String(40), default=None)
+
+    @property
+    def on_hand(self) -> int:
+        return self.quantity - self.distributed + self.site_returned - self.returned_to_supplier
+
+    @property
+    def outstanding_at_sites(self) -> int:
+        return self.distributed - self.site_returned - self.site_destroyed - self.site_consumed

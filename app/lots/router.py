@@ -1,0 +1,35 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.dependencies import AnyRole, InspectorRole
+from app.decisions.service import refresh_decision
+from app.deps import SessionDep
+from app.lots import service
+from app.lots.schemas import LotCreate, LotOut
+from app.schemas import EntityId
+
+router = APIRouter(prefix="/lots", tags=["lots"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_lot")
+async def create_lot(body: LotCreate, session: SessionDep, actor: InspectorRole) -> LotOut:
+    lot = await service.create_lot(session, actor, body)
+    await refresh_decision(session, lot, trigger="lot.create")
+    return service.lot_out(lot)
+
+
+@router.get("", operation_id="list_lots")
+async def list_lots(
+    session: SessionDep,
+    _actor: AnyRole,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after_id: Annotated[int | None, Query(ge=0)] = None,
+) -> list[LotOut]:
+    lots = await service.list_lots_page(session, limit=limit, after_id=after_id)
+    return [service.lot_out(lot) for lot in lots]
+
+
+@router.get("/{lot_id}", operation_id="get_lot")
+async def get_lot(lot_id: EntityId, session: SessionDep, _actor: AnyRole) -> LotOut:
+    return service.lot_out(await service.get_lot(session, lot_id))

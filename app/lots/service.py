@@ -1,0 +1,96 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.dependencies import Actor
+from app.errors import Conflict, NotFound, invalid
+from app.lots.models import Lot
+from app.lots.schemas import LotCreate, LotOut, LotQuantities
+from app.suppliers.models import Supplier
+from app.suppliers.schemas import SupplierRole
+
+
+def lot_out(lot: Lot) -> LotOut:
+    quantities = LotQuantities(
+        received=lot.quantity,
+        distributed=lot.distributed,
+        site_returned=lot.site_returned,
+        site_destroyed=lot.site_destroyed,
+        site_consumed=lot.site_consumed,
+        outstanding_at_sites=lot.outstanding_at_sites,
+        on_hand=lot.on_hand,
+        returned_to_supplier=lot.returned_to_supplier,
+        to_recall=lot.to_recall,
+        to_return=lot.to_return,
+        releasable=lot.releasable,
+    )
+    return LotOut.model_validate(
+        {
+            **{c: getattr(lot, c) for c in LotOut.model_fields if c != "quantities"},
+            "quantities": quantities,
+        }
+    )
+
+
+def lot_snapshot(lot: Lot) -> dict[str, object]:
+    return lot_out(lot).model_dump(mode="json")
+
+
+async def get_lot(session: AsyncSession, lot_id: int) -> Lot:
+    lot = await session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound(f"Lot {lot_id} does not exist.")
+    return lot
+
+
+async def lock_lot(session: AsyncSession, lot_id: int) -> Lot:
+    """Load a lot for writing: every write touching a lot is serialised on its row."""
+    lot = await session.scalar(
+        select(Lot)
+        .where(Lot.id == lot_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if lot is None:
+        raise NotFound(f"Lot {lot_id} does not exist.")
+    return lot
+
+
+async def _check_parties(session: AsyncSession, data: LotCreate) -> None:
+    if await session.get(Supplier, data.supplier_id) is None:
+        raise invalid("body.supplier_id", f"no supplier with id {data.supplier_id}")
+    if data.manufacturer_id is None:
+        return
+    manufacturer = await session.get(Supplier, data.manufacturer_id)
+    if manufacturer is None:
+        raise invalid("body.manufacturer_id", f"no supplier with id {data.manufacturer_id}")
+    if SupplierRole.manufacturer.value not in manufacturer.roles:
+        raise invalid(
+            "body.manufacturer_id",
+            f"supplier {manufacturer.id} ({manufacturer.name}) does not have the manufacturer role",
+        )
+
+
+async def create_lot(session: AsyncSession, actor: Actor, data: LotCreate) -> Lot:
+    await _check_parties(session, data)
+    duplicate = await session.scalar(
+        select(Lot.id).where(Lot.supplier_id == data.supplier_id, Lot.lot_number == data.lot_number)
+    )
+    if duplicate is not None:
+        raise Conflict(
+            f"Supplier {data.supplier_id} already has a lot numbered {data.lot_number!r}.",
+            errors=[{"field": "body.lot_number", "reason": "already used for this supplier"}],
+            existing_lot_id=duplicate,
+        )
+    lot = Lot(**data.model_dump())
+    session.add(lot)
+    await session.flush()
+    audit.record(session, actor, "lot.create", "lot", lot.id, after=lot_snapshot(lot))
+    return lot
+
+
+async def list_lots_page(session: AsyncSession, *, limit: int, after_id: int | None) -> list[Lot]:
+    query = select(Lot).order_by(Lot.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Lot.id > after_id)
+    return list(await session.scalars(query))

@@ -1,0 +1,22 @@
+"""Every table, imported in one place for Alembic's autogenerate and check."""
+
+from app.audit.models import AuditRecord
+from app.auth.models import ApiKey
+from app.certificates.models import Certificate
+from app.db import Base
+from app.distributions.models import Distribution, SiteReturn
+from app.inspections.models import Inspection
+from app.lots.models import Lot
+from app.suppliers.models import Supplier
+
+__all__ = [
+    "ApiKey",
+    "AuditRecord",
+    "Base",
+    "Certificate",
+    "Distribution",
+    "Inspection",
+    "Lot",
+    "SiteReturn",
+    "Supplier",
+]

@@ -1,0 +1,151 @@
+"""Test database and app.
+
+The schema is built by running the Alembic migrations, never create_all. On
+PostgreSQL (LOTGATE_TEST_DATABASE_URL) each run gets a fresh database of its
+own, so concurrent runs cannot disturb each other; every test starts from
+empty tables.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.keys import create_key
+from app.auth.models import Role
+from app.config import Settings
+from app.db import Base, is_sqlite, make_sessionmaker
+from app.main import create_app
+from app.migrations_state import alembic_config
+
+TEST_DATABASE_URL = os.environ.get("LOTGATE_TEST_DATABASE_URL", "").strip()
+
+
+def _asyncpg_dsn(url: str, database: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(url, make_url(url).database or "postgres"))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        path = Path(tmp_path_factory.mktemp("db")) / "lotgate-test.db"
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    import asyncio
+
+    name = f"lotgate_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    config = alembic_config(database_url)
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(migrated: str) -> Settings:
+    return Settings(database_url=migrated, admin_key=None)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def engine(app: FastAPI) -> AsyncEngine:
+    engine: AsyncEngine = app.state.engine
+    return engine
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if is_sqlite(str(engine.url)):
+            for table in tables:
+                await connection.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            names = ", ".join(f'"{t}"' for t in tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    engine = request.getfixturevalue("engine") if "app" in request.fixturenames else None
+    yield
+    if engine is not None:
+        await _empty_tables(engine)
+
+
+@pytest.fixture
+async def keys(app: FastAPI) -> dict[Role, str]:
+    made: dict[Role, str] = {}
+    async with make_sessionmaker(app.state.engine)() as session, session.begin():
+        for role in Role:
+            made[role] = await create_key(session, name=f"test-{role.value}", role=role)
+    return made
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+def _client_for(app: FastAPI, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test/api/v1",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
+@pytest.fixture
+async def admin(app: FastAPI, keys: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client_for(app, keys[Role.admin]) as client:
+        yield client
+
+
+@pytest.fixture
+async def inspector(app: FastAPI, keys: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client_for(app, keys[Role.inspector]) as client:
+        yield client
+
+
+@pytest.fixture
+async def returns(app: FastAPI, keys: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client_for(app, keys[Role.returns]) as client:
+        yield client
+
+
+@pytest.fixture
+async def viewer(app: FastAPI, keys: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client_for(app, keys[Role.viewer]) as client:
+        yield client
