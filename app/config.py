@@ -1,11 +1,21 @@
 """Settings read from the environment (prefix LOTGATE_)."""
 
+from datetime import date
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./lotgate.db"
+
+
+class EquivalenceSetting(BaseModel):
+    """A buyer's accepted stand-in, e.g. KN95 for FFP2 under Recommendation (EU) 2020/403."""
+
+    delivered: str
+    ordered: str
+    legal_basis: str
+    valid_until: date | None = None
 
 
 class Settings(BaseSettings):
@@ -17,6 +27,18 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    # The decision policy (see app/quality/facts.py Policy); its version is stamped on
+    # every decision. Equivalences: a JSON list of EquivalenceSetting.
+    policy_version: str = "2026-11-default"
+    policy_inspection_level: str = "II"
+    policy_major_aql: str = "2.5"
+    policy_minor_aql: str = "4.0"
+    policy_confirmation_required: bool = True
+    policy_reduced_inspection_enabled: bool = False
+    policy_wrong_category_means_return: bool = False
+    policy_equivalences: list[EquivalenceSetting] = []
+    concession_sweep_seconds: float = Field(default=60.0, gt=0)
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
+from app.quality.facts import Policy
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -17,3 +18,11 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def _policy(request: Request) -> Policy:
+    policy: Policy = request.app.state.policy
+    return policy
+
+
+PolicyDep = Annotated[Policy, Depends(_policy)]

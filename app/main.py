@@ -1,5 +1,6 @@
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
 
@@ -7,6 +8,9 @@ from app.audit.router import router as audit_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.decisions.expiry import run_expiry_loop
+from app.decisions.policy import policy_from_settings
+from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
@@ -28,6 +32,7 @@ def api_router() -> APIRouter:
         certificates_router,
         inspections_router,
         distributions_router,
+        decisions_router,
         audit_router,
     ):
         router.include_router(feature)
@@ -43,9 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.head_revisions = head_revisions()
+        expiry = asyncio.create_task(
+            run_expiry_loop(
+                app.state.sessionmaker, app.state.policy, settings.concession_sweep_seconds
+            )
+        )
         try:
             yield
         finally:
+            expiry.cancel()
+            with suppress(asyncio.CancelledError):
+                await expiry
             await engine.dispose()
 
     app = FastAPI(
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router())

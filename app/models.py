@@ -4,6 +4,7 @@ from app.audit.models import AuditRecord
 from app.auth.models import ApiKey
 from app.certificates.models import Certificate
 from app.db import Base
+from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
 from app.inspections.models import Inspection
 from app.lots.models import Lot
@@ -14,9 +15,13 @@ __all__ = [
     "AuditRecord",
     "Base",
     "Certificate",
+    "Concession",
+    "DecisionEvent",
     "Distribution",
     "Inspection",
     "Lot",
+    "Reinstatement",
     "SiteReturn",
+    "SourceQuality",
     "Supplier",
 ]

@@ -4,7 +4,7 @@ from app.auth.dependencies import AnyRole, InspectorRole
 from app.certificates import service
 from app.certificates.schemas import CertificateCreate, CertificateOut, VerificationIn
 from app.decisions.service import refresh_decision
-from app.deps import SessionDep
+from app.deps import PolicyDep, SessionDep
 from app.lots.service import get_lot, lock_lot
 from app.schemas import EntityId
 
@@ -13,11 +13,17 @@ router = APIRouter(prefix="/lots/{lot_id}/certificates", tags=["certificates"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="add_certificate")
 async def add_certificate(
-    lot_id: EntityId, body: CertificateCreate, session: SessionDep, actor: InspectorRole
+    lot_id: EntityId,
+    body: CertificateCreate,
+    session: SessionDep,
+    actor: InspectorRole,
+    policy: PolicyDep,
 ) -> CertificateOut:
     lot = await lock_lot(session, lot_id)
     certificate = await service.add_certificate(session, actor, lot, body)
-    await refresh_decision(session, lot, trigger="certificate.create")
+    await refresh_decision(
+        session, lot, policy=policy, trigger="certificate.create", actor=actor.name
+    )
     return CertificateOut.model_validate(certificate)
 
 
@@ -37,10 +43,13 @@ async def verify_certificate(
     body: VerificationIn,
     session: SessionDep,
     actor: InspectorRole,
+    policy: PolicyDep,
 ) -> CertificateOut:
     """Record the outcome of checking a certificate (e.g. against NANDO or the issuer)."""
     lot = await lock_lot(session, lot_id)
     certificate = await service.get_certificate(session, lot_id, certificate_id)
     await service.set_verification(session, actor, certificate, body)
-    await refresh_decision(session, lot, trigger="certificate.verify")
+    await refresh_decision(
+        session, lot, policy=policy, trigger="certificate.verify", actor=actor.name
+    )
     return CertificateOut.model_validate(certificate)

@@ -2,7 +2,7 @@ from fastapi import APIRouter, status
 
 from app.auth.dependencies import AnyRole, InspectorRole, ReturnsRole
 from app.decisions.service import refresh_decision
-from app.deps import SessionDep
+from app.deps import PolicyDep, SessionDep
 from app.distributions import service
 from app.distributions.schemas import (
     DistributionCreate,
@@ -20,11 +20,21 @@ router = APIRouter(prefix="/lots/{lot_id}", tags=["distributions"])
     "/distributions", status_code=status.HTTP_201_CREATED, operation_id="create_distribution"
 )
 async def create_distribution(
-    lot_id: EntityId, body: DistributionCreate, session: SessionDep, actor: InspectorRole
+    lot_id: EntityId,
+    body: DistributionCreate,
+    session: SessionDep,
+    actor: InspectorRole,
+    policy: PolicyDep,
 ) -> DistributionOut:
     lot = await lock_lot(session, lot_id)
     distribution = await service.distribute(session, actor, lot, body)
-    await refresh_decision(session, lot, trigger=f"distribution.create:{distribution.id}")
+    await refresh_decision(
+        session,
+        lot,
+        policy=policy,
+        trigger=f"distribution.create:{distribution.id}",
+        actor=actor.name,
+    )
     return DistributionOut.model_validate(distribution)
 
 
@@ -42,11 +52,21 @@ async def list_distributions(
     "/site-returns", status_code=status.HTTP_201_CREATED, operation_id="create_site_return"
 )
 async def create_site_return(
-    lot_id: EntityId, body: SiteReturnCreate, session: SessionDep, actor: ReturnsRole
+    lot_id: EntityId,
+    body: SiteReturnCreate,
+    session: SessionDep,
+    actor: ReturnsRole,
+    policy: PolicyDep,
 ) -> SiteReturnOut:
     lot = await lock_lot(session, lot_id)
     site_return = await service.record_site_return(session, actor, lot, body)
-    await refresh_decision(session, lot, trigger=f"site_return.create:{site_return.id}")
+    await refresh_decision(
+        session,
+        lot,
+        policy=policy,
+        trigger=f"site_return.create:{site_return.id}",
+        actor=actor.name,
+    )
     return SiteReturnOut.model_validate(site_return)
 
 

@@ -2,7 +2,7 @@ from fastapi import APIRouter, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.decisions.service import refresh_decision
-from app.deps import SessionDep
+from app.deps import PolicyDep, SessionDep
 from app.inspections import service
 from app.inspections.schemas import InspectionCreate, InspectionOut
 from app.lots.service import get_lot, lock_lot
@@ -13,11 +13,17 @@ router = APIRouter(prefix="/lots/{lot_id}/inspections", tags=["inspections"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="add_inspection")
 async def add_inspection(
-    lot_id: EntityId, body: InspectionCreate, session: SessionDep, actor: InspectorRole
+    lot_id: EntityId,
+    body: InspectionCreate,
+    session: SessionDep,
+    actor: InspectorRole,
+    policy: PolicyDep,
 ) -> InspectionOut:
     lot = await lock_lot(session, lot_id)
     inspection = await service.add_inspection(session, actor, lot, body)
-    await refresh_decision(session, lot, trigger=f"inspection.create:{inspection.id}")
+    await refresh_decision(
+        session, lot, policy=policy, trigger=f"inspection.create:{inspection.id}", actor=actor.name
+    )
     return service.inspection_out(inspection)
 
 

@@ -1,7 +1,15 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -32,6 +40,8 @@ class Lot(Base):
             name="outstanding_not_negative",
         ),
         Index("ix_lots_received_at_id", "received_at", "id"),
+        Index("ix_lots_source_received", "supplier_id", "product", "received_at"),
+        Index("ix_lots_decision_valid_until", "decision_valid_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +54,7 @@ class Lot(Base):
     unit: Mapped[str] = mapped_column(String(20), default="pieces")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     purchase_order: Mapped[str | None] = mapped_column(String(100), default=None)
+    ear_loops: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     distributed: Mapped[int] = mapped_column(default=0)
@@ -61,6 +72,14 @@ class Lot(Base):
     allowed_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     policy_version: Mapped[str | None] = mapped_column(String(40), default=None)
+    # Until when the stored decision holds without new facts (a concession's expiry).
+    decision_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    # Switching rules: the severity in force for this source when the lot arrived, whether
+    # the source was discontinued then, and the original inspection's verdict once known.
+    severity: Mapped[str] = mapped_column(String(20), default="normal", server_default="normal")
+    supplier_discontinued: Mapped[bool] = mapped_column(default=False, server_default=false())
+    inspection_accepted: Mapped[bool | None] = mapped_column(default=None)
 
     @property
     def on_hand(self) -> int:

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.decisions.service import refresh_decision
-from app.deps import SessionDep
+from app.decisions.views import refresh_if_expired
+from app.deps import PolicyDep, SessionDep
 from app.lots import service
 from app.lots.schemas import LotCreate, LotOut
 from app.schemas import EntityId
@@ -13,9 +14,11 @@ router = APIRouter(prefix="/lots", tags=["lots"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_lot")
-async def create_lot(body: LotCreate, session: SessionDep, actor: InspectorRole) -> LotOut:
+async def create_lot(
+    body: LotCreate, session: SessionDep, actor: InspectorRole, policy: PolicyDep
+) -> LotOut:
     lot = await service.create_lot(session, actor, body)
-    await refresh_decision(session, lot, trigger="lot.create")
+    await refresh_decision(session, lot, policy=policy, trigger="lot.create", actor=actor.name)
     return service.lot_out(lot)
 
 
@@ -31,5 +34,8 @@ async def list_lots(
 
 
 @router.get("/{lot_id}", operation_id="get_lot")
-async def get_lot(lot_id: EntityId, session: SessionDep, _actor: AnyRole) -> LotOut:
-    return service.lot_out(await service.get_lot(session, lot_id))
+async def get_lot(
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
+) -> LotOut:
+    lot = await refresh_if_expired(session, await service.get_lot(session, lot_id), policy)
+    return service.lot_out(lot)

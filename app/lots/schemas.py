@@ -23,6 +23,9 @@ class LotCreate(InputModel):
     unit: Annotated[str, Field(min_length=1, max_length=20)] = "pieces"
     received_at: Timestamp
     purchase_order: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    ear_loops: bool = Field(
+        default=False, description="The respirators have ear loops (a red flag on a claimed N95)"
+    )
 
 
 class LotQuantities(OutputModel):
@@ -57,6 +60,7 @@ class LotOut(OutputModel):
     unit: str
     received_at: datetime
     purchase_order: str | None
+    ear_loops: bool
     created_at: datetime
     status: str
     disposition: str

@@ -3,6 +3,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.dependencies import Actor
+from app.decisions.service import stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
 from app.lots.schemas import LotCreate, LotOut, LotQuantities
@@ -84,6 +85,7 @@ async def create_lot(session: AsyncSession, actor: Actor, data: LotCreate) -> Lo
         )
     lot = Lot(**data.model_dump())
     session.add(lot)
+    await stamp_source_state(session, lot)
     await session.flush()
     audit.record(session, actor, "lot.create", "lot", lot.id, after=lot_snapshot(lot))
     return lot
