@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+    idempotency_retention_hours: float = Field(default=48.0, ge=24.0)
 
     # The decision policy (see app/quality/facts.py Policy); its version is stamped on
     # every decision. Equivalences: a JSON list of EquivalenceSetting.

@@ -14,7 +14,9 @@ from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
+from app.http.request_context import RequestContextMiddleware
 from app.inspections.router import router as inspections_router
+from app.logging_setup import configure_logging
 from app.lots.router import router as lots_router
 from app.migrations_state import head_revisions
 from app.products.router import router as products_router
@@ -61,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await expiry
             await engine.dispose()
 
+    configure_logging(settings.log_level)
     app = FastAPI(
         title="lotgate",
+        max_body_size=settings.max_body_bytes,
         version="0.1.0",
         summary="Quality-inspection tracker for incoming lots of masks, respirators and test kits",
         lifespan=lifespan,
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(api_router())
     return app

@@ -2,7 +2,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.keys import find_active_key
@@ -23,6 +23,7 @@ class Actor:
 
 
 async def current_actor(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
@@ -33,6 +34,7 @@ async def current_actor(
     key = await find_active_key(session, credentials.credentials)
     if key is None:
         raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
+    request.state.actor = key.name
     return Actor(key_id=key.id, name=key.name, role=Role(key.role))
 
 

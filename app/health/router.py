@@ -1,8 +1,9 @@
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import problem_response
+from app.metrics import render
 from app.migrations_state import current_revisions, head_revisions
 
 router = APIRouter(tags=["health"])
@@ -43,6 +44,13 @@ async def readyz(request: Request) -> JSONResponse:
             instance="/readyz",
         )
     return JSONResponse({"status": "ready", "schema": sorted(current)})
+
+
+@router.get("/metrics", operation_id="metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus metrics (aggregated over worker processes)."""
+    body, content_type = render()
+    return Response(body, media_type=content_type)
 
 
 __all__ = ["head_revisions", "router"]

@@ -492,3 +492,11 @@ def test_bad_facts_are_refused_with_the_allowed_values() -> None:
         Policy(major_aql="3")
     with pytest.raises(ValueError, match="inspection level"):
         Policy(inspection_level="IV")
+
+
+def test_inspections_at_the_same_time_are_read_in_the_order_given() -> None:
+    a = replace(KN95_FAILING_LAB, reference="LAB-A")
+    b = replace(KN95_FAILING_LAB, reference="LAB-B", confirms=True)
+    assert decide(lot("KN95", inspections=(a, b)), POLICY, NOW).status == Status.rejected
+    # Given the other way round, the confirmation comes first and confirms nothing.
+    assert decide(lot("KN95", inspections=(b, a)), POLICY, NOW).status == Status.suspect

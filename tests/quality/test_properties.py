@@ -105,8 +105,6 @@ def passing_lots(draw: st.DrawFn) -> LotFacts:
     return lot(product, quantity=draw(st.integers(1, 2_000_000)))
 
 
-any_lots = st.one_of(lots(min_inspections=1), passing_lots())
-
 policies = st.builds(
     Policy,
     confirmation_required=MOSTLY_TRUE,
@@ -152,6 +150,15 @@ def worse_measurement(draw: st.DrawFn, facts: LotFacts) -> LotFacts:
     changed = list(facts.inspections)
     changed[index] = replace(target, measurements=measurements)
     return replace(facts, inspections=tuple(changed))
+
+
+any_lots = st.one_of(
+    lots(min_inspections=1),
+    passing_lots(),
+    # Already a little worse: the base itself may be suspect or rejected.
+    passing_lots().flatmap(lambda facts: worse_measurement(facts)),
+    passing_lots().flatmap(lambda facts: more_defects(facts)),
+)
 
 
 @settings(max_examples=300, deadline=None)

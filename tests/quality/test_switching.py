@@ -1,4 +1,11 @@
-from app.quality.sampling import LotOutcome, Reinstatement, SwitchingState, advance, replay
+from app.quality.sampling import (
+    LotOutcome,
+    Reinstatement,
+    SwitchingEvent,
+    SwitchingState,
+    advance,
+    replay,
+)
 
 OK = LotOutcome(accepted=True)
 FAIL = LotOutcome(accepted=False)
@@ -91,7 +98,8 @@ def test_reinstating_a_source_in_good_standing_changes_nothing() -> None:
 
 
 def test_replay_is_a_fold_of_advance() -> None:
-    events = [OK, FAIL, OK, FAIL, OK, OK, OK, OK, OK, FAIL, FAIL, Reinstatement()]
+    events: list[SwitchingEvent] = [OK, FAIL, OK, FAIL, OK, OK, OK, OK, OK, FAIL, FAIL]
+    events += [FAIL, FAIL, FAIL, FAIL, Reinstatement(), OK]
     state = SwitchingState()
     for event in events:
         state = advance(state, event, True)
