@@ -1,6 +1,6 @@
 """Engine, sessions and the declarative base shared by every feature's models."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,11 +107,14 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
+    before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the caller finishes, rolled back if it raises."""
     async with sessionmaker() as session:
         try:
             yield session
+            if before_commit is not None:
+                await before_commit(session)
             await session.commit()
         except BaseException:
             await session.rollback()

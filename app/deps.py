@@ -7,14 +7,24 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
+from app.idempotency.middleware import STATE_KEY
+from app.idempotency.store import Claim, claim_in_transaction
 from app.quality.facts import Policy
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function": the commit runs when the endpoint returns, before the
     # response is sent, so a client never sees a 2xx for a write that failed.
-    async for session in session_scope(request.app.state.sessionmaker):
+    claim: Claim | None = getattr(request.state, STATE_KEY, None)
+
+    async def record_idempotency_key(session: AsyncSession) -> None:
+        if claim is not None:
+            await claim_in_transaction(session, claim)
+
+    async for session in session_scope(request.app.state.sessionmaker, record_idempotency_key):
         yield session
+    # Reached only once the transaction committed, the idempotency claim with it.
+    request.state.idempotency_committed = claim is not None
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import APIRouter, FastAPI
 
 from app.audit.router import router as audit_router
+from app.auth.router import router as keys_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -15,6 +16,7 @@ from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.http.request_context import RequestContextMiddleware
+from app.idempotency.middleware import IdempotencyMiddleware
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
 from app.lots.router import router as lots_router
@@ -36,6 +38,7 @@ def api_router() -> APIRouter:
         distributions_router,
         decisions_router,
         audit_router,
+        keys_router,
     ):
         router.include_router(feature)
     return router
@@ -74,6 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        retention_hours=settings.idempotency_retention_hours,
+        max_body_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(api_router())

@@ -37,7 +37,7 @@ def check_if_match(if_match: str | None, version: int, *, what: str) -> None:
             current_etag=current,
             current_version=version,
         )
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    tags = {tag.strip() for tag in if_match.split(",")}  # strong comparison (RFC 9110)
     if "*" in tags or current in tags:
         return
     raise PreconditionFailed(

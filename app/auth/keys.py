@@ -25,13 +25,21 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+async def issue_key(
+    session: AsyncSession, *, name: str, role: Role, key: str | None = None
+) -> tuple[ApiKey, str]:
+    """Store a key's digest; the plain key is returned once and never stored."""
+    plain = key or generate_key()
+    record = ApiKey(name=name, role=role.value, key_hash=hash_key(plain))
+    session.add(record)
+    await session.flush()
+    return record, plain
+
+
 async def create_key(
     session: AsyncSession, *, name: str, role: Role, key: str | None = None
 ) -> str:
-    plain = key or generate_key()
-    session.add(ApiKey(name=name, role=role.value, key_hash=hash_key(plain)))
-    await session.flush()
-    return plain
+    return (await issue_key(session, name=name, role=role, key=key))[1]
 
 
 async def find_active_key(session: AsyncSession, presented: str) -> ApiKey | None:

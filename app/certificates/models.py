@@ -14,6 +14,7 @@ class Certificate(Base):
     type: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(200))
+    issuer_country: Mapped[str | None] = mapped_column(String(2), default=None)
     notified_body_number: Mapped[str | None] = mapped_column(String(4), default=None)
     standard: Mapped[str | None] = mapped_column(String(100), default=None)
     product_scope: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -25,3 +26,4 @@ class Certificate(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     verification_method: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")

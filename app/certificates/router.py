@@ -1,4 +1,4 @@
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.certificates import service
@@ -6,6 +6,7 @@ from app.certificates.schemas import CertificateCreate, CertificateOut, Verifica
 from app.decisions.service import refresh_decision
 from app.deps import PolicyDep, SessionDep
 from app.lots.service import get_lot, lock_lot
+from app.preconditions import IfMatch, check_if_match, set_etag
 from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots/{lot_id}/certificates", tags=["certificates"])
@@ -18,12 +19,14 @@ async def add_certificate(
     session: SessionDep,
     actor: InspectorRole,
     policy: PolicyDep,
+    response: Response,
 ) -> CertificateOut:
     lot = await lock_lot(session, lot_id)
     certificate = await service.add_certificate(session, actor, lot, body)
     await refresh_decision(
         session, lot, policy=policy, trigger="certificate.create", actor=actor.name
     )
+    set_etag(response, certificate.version)
     return CertificateOut.model_validate(certificate)
 
 
@@ -44,12 +47,19 @@ async def verify_certificate(
     session: SessionDep,
     actor: InspectorRole,
     policy: PolicyDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> CertificateOut:
-    """Record the outcome of checking a certificate (e.g. against NANDO or the issuer)."""
+    """Record the outcome of checking a certificate (e.g. against NANDO or the issuer).
+
+    Send the certificate's current ETag (or its `version` in quotes) as If-Match.
+    """
     lot = await lock_lot(session, lot_id)
     certificate = await service.get_certificate(session, lot_id, certificate_id)
+    check_if_match(if_match, certificate.version, what=f"certificate {certificate_id}")
     await service.set_verification(session, actor, certificate, body)
     await refresh_decision(
         session, lot, policy=policy, trigger="certificate.verify", actor=actor.name
     )
+    set_etag(response, certificate.version)
     return CertificateOut.model_validate(certificate)

@@ -5,6 +5,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
+from app.suppliers.schemas import CountryCode
 
 
 class CertificateType(StrEnum):
@@ -58,6 +59,9 @@ class CertificateCreate(InputModel):
     type: CertificateType
     number: Annotated[str, Field(min_length=1, max_length=100)]
     issuer: ShortText
+    issuer_country: CountryCode | None = Field(
+        default=None, description="Where the issuer sits (ISO 3166 alpha-2)"
+    )
     notified_body_number: NotifiedBodyNumber | None = None
     standard: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     product_scope: Annotated[str, Field(min_length=1, max_length=500)] | None = None
@@ -83,6 +87,7 @@ class CertificateOut(OutputModel):
     type: CertificateType
     number: str
     issuer: str
+    issuer_country: str | None
     notified_body_number: str | None
     standard: str | None
     product_scope: str | None
@@ -94,3 +99,4 @@ class CertificateOut(OutputModel):
     verified_at: datetime | None
     method: str | None = Field(validation_alias="verification_method")
     created_at: datetime
+    version: int

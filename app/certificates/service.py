@@ -55,6 +55,7 @@ async def set_verification(
     certificate.verification_method = data.method
     unverified = data.verification == Verification.unverified
     certificate.verified_at = None if unverified else (data.verified_at or utcnow())
+    certificate.version += 1
     await session.flush()
     audit.record(
         session,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate
 from app.db import utcnow
+from app.decisions.metrics import count_after_commit
 from app.decisions.models import Concession, DecisionEvent, SourceQuality
 from app.inspections.models import Inspection
 from app.lots.models import Lot
@@ -64,6 +65,7 @@ async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
                 valid_from=c.valid_from,
                 valid_until=c.valid_until,
                 verification=c.verification,
+                issuer_country=c.issuer_country,
             )
             for c in certificates
         ),
@@ -210,6 +212,7 @@ async def refresh_decision(
 
     if before is None or _fingerprint(lot) != before:
         lot.decided_at = now
+        count_after_commit(session, lot.status)
         session.add(
             DecisionEvent(
                 lot_id=lot.id,

@@ -15,3 +15,4 @@ class Supplier(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     registration_ref: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -1,21 +1,24 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.deps import SessionDep
+from app.preconditions import IfMatch, check_if_match, set_etag
 from app.schemas import EntityId
 from app.suppliers import service
-from app.suppliers.schemas import SupplierCreate, SupplierOut
+from app.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_supplier")
 async def create_supplier(
-    body: SupplierCreate, session: SessionDep, actor: InspectorRole
+    body: SupplierCreate, session: SessionDep, actor: InspectorRole, response: Response
 ) -> SupplierOut:
-    return SupplierOut.model_validate(await service.create_supplier(session, actor, body))
+    supplier = await service.create_supplier(session, actor, body)
+    set_etag(response, supplier.version)
+    return SupplierOut.model_validate(supplier)
 
 
 @router.get("", operation_id="list_suppliers")
@@ -32,5 +35,26 @@ async def list_suppliers(
 
 
 @router.get("/{supplier_id}", operation_id="get_supplier")
-async def get_supplier(supplier_id: EntityId, session: SessionDep, _actor: AnyRole) -> SupplierOut:
-    return SupplierOut.model_validate(await service.get_supplier(session, supplier_id))
+async def get_supplier(
+    supplier_id: EntityId, session: SessionDep, _actor: AnyRole, response: Response
+) -> SupplierOut:
+    supplier = await service.get_supplier(session, supplier_id)
+    set_etag(response, supplier.version)
+    return SupplierOut.model_validate(supplier)
+
+
+@router.patch("/{supplier_id}", operation_id="update_supplier")
+async def update_supplier(
+    supplier_id: EntityId,
+    body: SupplierUpdate,
+    session: SessionDep,
+    actor: InspectorRole,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SupplierOut:
+    """Change a supplier's details; send the ETag you read as If-Match."""
+    supplier = await service.get_supplier(session, supplier_id, for_update=True)
+    check_if_match(if_match, supplier.version, what=f"supplier {supplier_id}")
+    await service.update_supplier(session, actor, supplier, body)
+    set_etag(response, supplier.version)
+    return SupplierOut.model_validate(supplier)

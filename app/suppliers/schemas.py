@@ -33,6 +33,15 @@ class SupplierCreate(InputModel):
     registration_ref: ShortText | None = None
 
 
+class SupplierUpdate(InputModel):
+    """Only the fields sent are changed."""
+
+    name: ShortText | None = None
+    country: CountryCode | None = None
+    roles: Annotated[list[SupplierRole], Field(min_length=1, max_length=5)] | None = None
+    registration_ref: ShortText | None = None
+
+
 class SupplierOut(OutputModel):
     id: int
     name: str
@@ -40,3 +49,4 @@ class SupplierOut(OutputModel):
     roles: list[SupplierRole]
     registration_ref: str | None
     created_at: datetime
+    version: int

@@ -19,13 +19,18 @@ async def test_certificate_round_trip_and_verification(inspector: httpx.AsyncCli
     lot = await factories.lot(inspector)
     created = await factories.create(inspector, f"/lots/{lot['id']}/certificates", EU_TYPE_EXAM)
     assert created["verification"] == "unverified" and created["verified_at"] is None
-    response = await inspector.put(
-        f"/lots/{lot['id']}/certificates/{created['id']}/verification",
-        json={"verification": "verified", "verified_by": "J. de Vries", "method": "NANDO lookup"},
-    )
+    assert created["version"] == 1
+    path = f"/lots/{lot['id']}/certificates/{created['id']}/verification"
+    body = {"verification": "verified", "verified_by": "J. de Vries", "method": "NANDO lookup"}
+    missing = problem(await inspector.put(path, json=body), 428)
+    assert missing["current_etag"] == '"1"'
+    response = await inspector.put(path, json=body, headers={"If-Match": '"1"'})
     assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"2"'
     verified = response.json()
-    assert verified["verification"] == "verified"
+    assert verified["verification"] == "verified" and verified["version"] == 2
+    stale = problem(await inspector.put(path, json=body, headers={"If-Match": '"1"'}), 412)
+    assert (stale["current_etag"], stale["current_version"]) == ('"2"', 2)
     assert verified["method"] == "NANDO lookup" and verified["verified_at"] is not None
     listed = (await inspector.get(f"/lots/{lot['id']}/certificates")).json()
     assert listed == [verified]

@@ -261,6 +261,7 @@ async def test_belgian_lot_without_a_counting_certificate(inspector: httpx.Async
     await inspector.put(
         f"{path}/certificates/{certificates[0]['id']}/verification",
         json={"verification": "rejected", "verified_by": "FOD", "method": "NANDO: not issued"},
+        headers={"If-Match": f'"{certificates[0]["version"]}"'},
     )
     other = await good_ffp2_lot(inspector, lot_number="BE-FFP2-2")
     other_path = f"/lots/{other['id']}"

@@ -1,0 +1,78 @@
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Response, status
+from pydantic import Field
+from sqlalchemy import func, select
+
+from app.audit import service as audit
+from app.auth.dependencies import AdminRole
+from app.auth.keys import issue_key
+from app.auth.models import ApiKey, Role
+from app.db import utcnow
+from app.deps import SessionDep
+from app.errors import Conflict, NotFound
+from app.schemas import EntityId, InputModel, OutputModel
+
+
+class KeyCreate(InputModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    role: Role
+
+
+class KeyOut(OutputModel):
+    id: int
+    name: str
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="Shown only in this response; only its hash is stored")
+
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+@router.get("", operation_id="list_keys")
+async def list_keys(session: SessionDep, _actor: AdminRole) -> list[KeyOut]:
+    keys = await session.scalars(select(ApiKey).order_by(ApiKey.id))
+    return [KeyOut.model_validate(k) for k in keys]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_key")
+async def create_api_key(body: KeyCreate, session: SessionDep, actor: AdminRole) -> NewKeyOut:
+    stored, plain = await issue_key(session, name=body.name, role=body.role)
+    out = KeyOut.model_validate(stored)
+    audit.record(
+        session, actor, "key.create", "api_key", stored.id, after=out.model_dump(mode="json")
+    )
+    return NewKeyOut(**out.model_dump(), key=plain)
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="revoke_key")
+async def revoke_key(key_id: EntityId, session: SessionDep, actor: AdminRole) -> Response:
+    """Revoke a key; it is refused from the next request on."""
+    key = await session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise NotFound(f"API key {key_id} does not exist.")
+    if key.revoked_at is None and key.role == Role.admin.value:
+        active_admins = await session.scalar(
+            select(func.count()).where(ApiKey.role == Role.admin.value, ApiKey.revoked_at.is_(None))
+        )
+        if (active_admins or 0) <= 1:
+            raise Conflict("This is the last active admin key; create another admin key first.")
+    before = KeyOut.model_validate(key).model_dump(mode="json")
+    key.revoked_at = key.revoked_at or utcnow()
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "key.revoke",
+        "api_key",
+        key.id,
+        before=before,
+        after=KeyOut.model_validate(key).model_dump(mode="json"),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
