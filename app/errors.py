@@ -182,16 +182,20 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+def database_unavailable(path: str, exc: BaseException) -> JSONResponse:
     logger.warning("database unavailable: %s", type(exc).__name__)
     return problem_response(
         503,
         "Service unavailable",
         "The database is not reachable; retry shortly.",
         slug="service-unavailable",
-        instance=request.url.path,
+        instance=path,
         headers={"Retry-After": "5"},
     )
+
+
+async def _database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable(request.url.path, exc)
 
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:

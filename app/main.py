@@ -16,6 +16,7 @@ from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.http.request_context import RequestContextMiddleware
+from app.http.too_large import ContentTooLargeAsProblem
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
@@ -27,8 +28,10 @@ from app.suppliers.router import router as suppliers_router
 API_PREFIX = "/api/v1"
 
 
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+def api_router(max_body_bytes: int) -> APIRouter:
+    # The limit is set here, not on the app, so that a route may raise it (file imports)
+    # and so that the middleware can answer a refusal as problem+json.
+    router = APIRouter(prefix=API_PREFIX, max_body_size=max_body_bytes)
     for feature in (
         suppliers_router,
         products_router,
@@ -69,7 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app = FastAPI(
         title="lotgate",
-        max_body_size=settings.max_body_bytes,
         version="0.1.0",
         summary="Quality-inspection tracker for incoming lots of masks, respirators and test kits",
         lifespan=lifespan,
@@ -82,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retention_hours=settings.idempotency_retention_hours,
         max_body_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
-    app.include_router(api_router())
+    app.include_router(api_router(settings.max_body_bytes))
     return app

@@ -6,19 +6,22 @@ retention, at least 24 hours.
 """
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.keys import hash_key
-from app.errors import problem_response
+from app.errors import database_unavailable, problem_response
 from app.idempotency import store
 from app.idempotency.store import Claim, StoredResponse
 
 HEADER = b"idempotency-key"
 _ACCEPTABLE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 STATE_KEY = "idempotency_claim"
+logger = logging.getLogger("lotgate.idempotency")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -106,7 +109,11 @@ class IdempotencyMiddleware:
         claim = Claim(hash_key(api_key), key, fingerprint, scope["method"], scope["path"])
         sessionmaker = scope["app"].state.sessionmaker
 
-        existing = await store.find(sessionmaker, claim.scope, key, self.retention)
+        try:
+            existing = await store.find(sessionmaker, claim.scope, key, self.retention)
+        except (SQLAlchemyError, OSError) as error:
+            await database_unavailable(scope["path"], error)(scope, receive, send)
+            return
         if existing is not None:
             if existing.fingerprint != fingerprint:
                 await _problem(
@@ -133,7 +140,12 @@ class IdempotencyMiddleware:
         await self.app(scope, _replaying(body), captured.send)
         if captured.status is not None and captured.status < 500:
             claimed = bool(scope["state"].get("idempotency_committed"))
-            await store.save_response(sessionmaker, claim, captured.stored(), claimed=claimed)
+            try:
+                await store.save_response(sessionmaker, claim, captured.stored(), claimed=claimed)
+            except (SQLAlchemyError, OSError):
+                # The client has its answer; a retry finds the claim and gets a 409
+                # rather than a second write.
+                logger.exception("could not store the response for an Idempotency-Key")
 
     @staticmethod
     async def _replay(response: StoredResponse, send: Send) -> None:
