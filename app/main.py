@@ -22,6 +22,7 @@ from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
 from app.lots.router import router as lots_router
 from app.migrations_state import head_revisions
+from app.openapi import PROBLEM_RESPONSES, install_problem_openapi
 from app.products.router import router as products_router
 from app.suppliers.router import router as suppliers_router
 
@@ -31,7 +32,7 @@ API_PREFIX = "/api/v1"
 def api_router(max_body_bytes: int) -> APIRouter:
     # The limit is set here, not on the app, so that a route may raise it (file imports)
     # and so that the middleware can answer a refusal as problem+json.
-    router = APIRouter(prefix=API_PREFIX, max_body_size=max_body_bytes)
+    router = APIRouter(prefix=API_PREFIX, max_body_size=max_body_bytes, responses=PROBLEM_RESPONSES)
     for feature in (
         suppliers_router,
         products_router,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
+    install_problem_openapi(app)
     app.add_middleware(
         IdempotencyMiddleware,
         retention_hours=settings.idempotency_retention_hours,
@@ -86,6 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health_router)
+    app.include_router(health_router, responses=PROBLEM_RESPONSES)
     app.include_router(api_router(settings.max_body_bytes))
     return app
