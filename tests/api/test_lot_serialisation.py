@@ -80,7 +80,7 @@ async def test_parallel_writes_equal_sequential_replay(admin: httpx.AsyncClient)
     writes = workload()
 
     async def send(index: int) -> tuple[int, httpx.Response]:
-        entity, suffix, body = writes[index]
+        _entity, suffix, body = writes[index]
         return index, await admin.post(f"/lots/{lot['id']}/{suffix}", json=body)
 
     results = await asyncio.gather(*(send(i) for i in range(len(writes))))
