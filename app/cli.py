@@ -79,3 +79,7 @@ def bootstrap() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,13 +6,20 @@ unexpected exception, so that nothing reaches a client as a stack trace.
 """
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -168,17 +175,37 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API documents for a concrete path (for 405's Allow header)."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allow_patterns", None
+    )
+    if patterns is None:
+        patterns = [
+            (
+                re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"),
+                [method.upper() for method in item],
+            )
+            for template, item in app.openapi()["paths"].items()
+        ]
+        app.state.allow_patterns = patterns
+    return sorted({m for pattern, methods in patterns if pattern.match(path) for m in methods})
+
+
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
     title = titles.get(exc.status_code, "HTTP error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return problem_response(
         exc.status_code,
         title,
         str(exc.detail),
         slug=title.lower().replace(" ", "-"),
         instance=request.url.path,
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 
@@ -222,6 +249,25 @@ def is_connection_error(exc: BaseException) -> bool:
 async def _dbapi_handler(request: Request, exc: Exception) -> JSONResponse:
     if is_connection_error(exc):
         return await _database_unavailable_handler(request, exc)
+    if isinstance(exc, IntegrityError):
+        # A uniqueness or reference rule the service checks first, lost to a parallel request.
+        return problem_response(
+            409,
+            "Conflict",
+            "The change conflicts with data written at the same time; retry.",
+            slug="conflict",
+            instance=request.url.path,
+        )
+    if isinstance(exc, DataError):
+        # A value the database cannot store (validation should have caught it first).
+        logger.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem_response(
+            422,
+            "Unprocessable content",
+            "A value cannot be stored as sent.",
+            slug="validation-error",
+            instance=request.url.path,
+        )
     return await _unexpected_handler(request, exc)
 
 

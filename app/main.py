@@ -15,6 +15,7 @@ from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
+from app.http.nul_guard import NulGuardMiddleware
 from app.http.request_context import RequestContextMiddleware
 from app.http.too_large import ContentTooLargeAsProblem
 from app.idempotency.middleware import IdempotencyMiddleware
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     app.include_router(api_router(settings.max_body_bytes))

@@ -5,14 +5,39 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 
+def _nul_path(value: object, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)  # type: ignore[assignment]
+    else:
+        return None
+    for key, item in items:
+        found = _nul_path(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused rather than silently dropped."""
+    """A request body: unknown fields are refused rather than silently dropped, and text
+    may not hold NUL characters (PostgreSQL cannot store them)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: object) -> object:
+        where = _nul_path(data, "")
+        if where is not None:
+            raise ValueError(f"{where}: NUL characters are not allowed")
+        return data
 
 
 class OutputModel(BaseModel):

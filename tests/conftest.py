@@ -6,9 +6,11 @@ own, so concurrent runs cannot disturb each other; every test starts from
 empty tables.
 """
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -42,14 +44,13 @@ async def _admin_execute(url: str, statement: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of its own: a temporary SQLite file, or a new PostgreSQL database."""
     if not TEST_DATABASE_URL:
         path = Path(tmp_path_factory.mktemp("db")) / "lotgate-test.db"
         yield f"sqlite+aiosqlite:///{path}"
         return
-    import asyncio
-
     name = f"lotgate_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
     try:
@@ -58,12 +59,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def migrated(database_url: str) -> str:
+def migrate(database_url: str) -> str:
     config = alembic_config(database_url)
     config.attributes["configure_logging"] = False
     command.upgrade(config, "head")
     return database_url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    return migrate(database_url)
 
 
 @pytest.fixture(scope="session")

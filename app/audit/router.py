@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.audit.models import AuditRecord
 from app.auth.dependencies import AdminRole
 from app.deps import SessionDep
-from app.schemas import OutputModel
+from app.schemas import MAX_ID, OutputModel
 
 
 class AuditOut(OutputModel):
@@ -29,7 +29,9 @@ async def list_audit_records(
     session: SessionDep,
     _actor: AdminRole,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, description="Older than this record")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Older than this record")
+    ] = None,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[AuditOut]:

@@ -8,7 +8,7 @@ from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
 from app.lots import service
 from app.lots.schemas import LotCreate, LotOut
-from app.schemas import EntityId
+from app.schemas import MAX_ID, EntityId
 
 router = APIRouter(prefix="/lots", tags=["lots"])
 
@@ -27,7 +27,7 @@ async def list_lots(
     session: SessionDep,
     _actor: AnyRole,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after_id: Annotated[int | None, Query(ge=0)] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> list[LotOut]:
     lots = await service.list_lots_page(session, limit=limit, after_id=after_id)
     return [service.lot_out(lot) for lot in lots]

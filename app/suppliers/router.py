@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.deps import SessionDep
 from app.preconditions import IfMatch, check_if_match, set_etag
-from app.schemas import EntityId
+from app.schemas import MAX_ID, EntityId
 from app.suppliers import service
 from app.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 
@@ -27,7 +27,7 @@ async def list_suppliers(
     _actor: AnyRole,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after_id: Annotated[
-        int | None, Query(ge=0, description="Return suppliers after this id")
+        int | None, Query(ge=0, le=MAX_ID, description="Return suppliers after this id")
     ] = None,
 ) -> list[SupplierOut]:
     suppliers = await service.list_suppliers(session, limit=limit, after_id=after_id)

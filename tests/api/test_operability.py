@@ -105,3 +105,14 @@ async def test_oversized_body_is_413_before_anything_is_written(
     with_key = await admin.post("/suppliers", json=huge, headers={"Idempotency-Key": "big"})
     problem(with_key, 413)
     assert (await admin.get("/suppliers")).json() == []
+
+
+async def test_nul_characters_are_refused_with_the_field(admin: httpx.AsyncClient) -> None:
+    query = await admin.get("/audit", params={"entity_type": "lot\x00"})
+    body = problem(query, 422)
+    assert body["errors"][0]["field"] == "query.entity_type"
+    supplier = await admin.post(
+        "/suppliers", json={"name": "A\x00B", "country": "NL", "roles": ["donor"]}
+    )
+    assert "name: NUL" in problem(supplier, 422)["detail"]
+    assert (await admin.get("/suppliers")).json() == []

@@ -1,0 +1,84 @@
+"""A throw-away PostgreSQL cluster of our own, so a test can stop and start it freely."""
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.live.server import free_port
+
+BIN_CANDIDATES = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14")]
+
+
+def _bin_dir() -> Path | None:
+    for candidate in BIN_CANDIDATES:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    return None
+
+
+def available() -> str | None:
+    """None when a private cluster can be made here; otherwise why not."""
+    if _bin_dir() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl) not found"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser to drop to the postgres user"
+    return None
+
+
+@dataclass
+class PrivatePostgres:
+    data_dir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        bin_dir = _bin_dir()
+        assert bin_dir is not None
+        command = [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args]
+        subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1"
+        self._pg_ctl("-o", options, "-l", str(self.data_dir / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def create(parent: Path) -> PrivatePostgres:
+    bin_dir = _bin_dir()
+    assert bin_dir is not None
+    data_dir = parent / "pgdata"
+    data_dir.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        shutil.chown(parent, "postgres")
+        shutil.chown(data_dir, "postgres")
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    cluster = PrivatePostgres(data_dir, free_port())
+    cluster.start()
+    return cluster
