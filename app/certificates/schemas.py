@@ -1,29 +1,11 @@
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
+from app.quality.certificates import CertificateType, Verification
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
 from app.suppliers.schemas import CountryCode
-
-
-class CertificateType(StrEnum):
-    eu_type_examination = "eu_type_examination"
-    eu_declaration_of_conformity = "eu_declaration_of_conformity"
-    niosh_approval = "niosh_approval"
-    test_report = "test_report"
-    nmpa_registration = "nmpa_registration"
-    fda_eua = "fda_eua"
-    certificate_of_compliance = "certificate_of_compliance"
-    voluntary_certificate = "voluntary_certificate"
-
-
-class Verification(StrEnum):
-    unverified = "unverified"
-    verified = "verified"
-    rejected = "rejected"
-
 
 NotifiedBodyNumber = Annotated[str, Field(pattern=r"^[0-9]{4}$", description="Exactly 4 digits")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]

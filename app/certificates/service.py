@@ -4,10 +4,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.dependencies import Actor
 from app.certificates.models import Certificate
-from app.certificates.schemas import CertificateCreate, CertificateOut, Verification, VerificationIn
+from app.certificates.schemas import CertificateCreate, CertificateOut, VerificationIn
 from app.db import utcnow
 from app.errors import NotFound
 from app.lots.models import Lot
+from app.quality.certificates import Verification
 
 
 def _snapshot(certificate: Certificate) -> dict[str, object]:
