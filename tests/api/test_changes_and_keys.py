@@ -1,6 +1,10 @@
-import httpx
+import hashlib
 
-from app.auth.models import Role
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app.auth.models import ApiKey, Role
 from tests.api import factories
 from tests.api.factories import fields, problem
 
@@ -76,3 +80,12 @@ async def test_last_admin_key_cannot_be_revoked(admin: httpx.AsyncClient) -> Non
 async def test_only_admin_manages_keys(inspector: httpx.AsyncClient) -> None:
     problem(await inspector.get("/keys"), 403)
     problem(await inspector.post("/keys", json={"name": "x", "role": "admin"}), 403)
+
+
+async def test_only_key_digests_are_stored(app: FastAPI, keys: dict[Role, str]) -> None:
+    async with app.state.engine.connect() as connection:
+        rows = (await connection.execute(select(ApiKey))).all()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert rows and all(plain not in stored for plain in keys.values())
+    digests = {row.key_hash for row in rows}
+    assert {hashlib.sha256(plain.encode()).hexdigest() for plain in keys.values()} <= digests
