@@ -14,6 +14,9 @@ from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
+from app.imports.jobs import ImportContext
+from app.imports.router import router as imports_router
+from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
 from app.lots.router import router as lots_router
 from app.migrations_state import head_revisions
@@ -33,6 +36,7 @@ def api_router() -> APIRouter:
         inspections_router,
         distributions_router,
         decisions_router,
+        imports_router,
         audit_router,
     ):
         router.include_router(feature)
@@ -48,6 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.head_revisions = head_revisions()
+        runner = make_runner(
+            ImportContext(app.state.sessionmaker, app.state.policy, settings),
+            run_worker=settings.import_worker_in_api,
+        )
+        app.state.import_runner = runner
+        await runner.start()
         expiry = asyncio.create_task(
             run_expiry_loop(
                 app.state.sessionmaker, app.state.policy, settings.concession_sweep_seconds
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expiry.cancel()
             with suppress(asyncio.CancelledError):
                 await expiry
+            await runner.stop()
             await engine.dispose()
 
     app = FastAPI(

@@ -6,6 +6,7 @@ from app.certificates.models import Certificate
 from app.db import Base
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
+from app.imports.models import ImportJob
 from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.suppliers.models import Supplier
@@ -18,6 +19,7 @@ __all__ = [
     "Concession",
     "DecisionEvent",
     "Distribution",
+    "ImportJob",
     "Inspection",
     "Lot",
     "Reinstatement",

@@ -17,9 +17,23 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit record to the request's transaction (kept only if it commits)."""
+    record_as(session, actor.name, action, entity_type, entity_id, before=before, after=after)
+
+
+def record_as(
+    session: AsyncSession,
+    actor_name: str,
+    action: str,
+    entity_type: str,
+    entity_id: int | str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """record() for work done on someone's behalf outside their request (an import job)."""
     session.add(
         AuditRecord(
-            actor=actor.name,
+            actor=actor_name,
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),
