@@ -103,6 +103,6 @@ async def apply_rows(
         "lots_decided": refreshed.lots,
         "decision_events": refreshed.events,
     }
-    audit.record_as(session, actor, "import.apply", "import", import_id, after=summary)
+    audit.record(session, actor, "import.apply", "import", import_id, after=summary)
     await session.flush()
     return summary

@@ -331,9 +331,8 @@ async def test_interrupted_job_wrote_nothing_and_runs_again_once(
     small_sync_limit: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    lots = [await factories.lot(inspector, lot_number=f"L{i}") for i in range(1)]
-    supplier = lots[0]["supplier_id"]
-    lots += [await factories.lot(inspector, supplier, lot_number=f"M{i}") for i in range(4)]
+    supplier = (await factories.supplier(inspector))["id"]
+    lots = [await factories.lot(inspector, supplier, lot_number=f"L{i}") for i in range(5)]
     rows = [lab_row(lot["id"], 50.0) for lot in lots]
     monkeypatch.setattr(runner(app), "submit", _not_now)
     response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, rows))
