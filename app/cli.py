@@ -2,15 +2,23 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
+from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.keys import create_key, ensure_key, has_active_admin
 from app.auth.models import Role
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import is_sqlite, make_engine, make_sessionmaker
+from app.decisions.policy import policy_from_settings
+from app.imports import client as import_client
+from app.imports.columns import ImportKind
+from app.imports.jobs import ImportContext
+from app.imports.runners import ProcrastinateRunner
 
 cli = typer.Typer(help="lotgate: quality-inspection tracker", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys", no_args_is_help=True)
@@ -75,6 +83,57 @@ def bootstrap() -> None:
         "Use it as:  curl -H 'Authorization: Bearer "
         f"{shown}' http://127.0.0.1:8000/api/v1/lots\nOpenAPI docs: http://127.0.0.1:8000/docs"
     )
+
+
+@cli.command("import")
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX")
+    ],
+    kind: Annotated[ImportKind, typer.Option(help="lots, inspections or certificates")],
+    url: Annotated[str, typer.Option(help="The lotgate API")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str, typer.Option(envvar="LOTGATE_API_KEY", help="API key (or LOTGATE_API_KEY)")
+    ] = "",
+    force: Annotated[bool, typer.Option(help="Import even if this file was imported")] = False,
+) -> None:
+    """Import a file through the API: a progress bar while it runs, then the report."""
+    if not key:
+        raise typer.BadParameter("an API key is needed: --key or LOTGATE_API_KEY", param_hint="key")
+    console = Console()
+    try:
+        imported = import_client.run(
+            file, kind=kind.value, url=url, key=key, force=force, console=console
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[bold red]Cannot reach {url}[/]: {exc}")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(0 if imported else 1)
+
+
+@cli.command("worker")
+def worker() -> None:
+    """Run import jobs from the PostgreSQL queue (start as many as you like, on any machine).
+
+    Set LOTGATE_IMPORT_WORKER_IN_API=false on the API to leave the work to these.
+    """
+    settings = get_settings()
+    if is_sqlite(settings.database_url):
+        typer.echo("SQLite: the API runs imports itself; no worker is needed.")
+        raise typer.Exit(1)
+
+    async def work() -> None:
+        engine = make_engine(settings)
+        context = ImportContext(make_sessionmaker(engine), policy_from_settings(settings), settings)
+        runner = ProcrastinateRunner(context, run_worker=False)
+        await runner.start()
+        try:
+            await runner.work()
+        finally:
+            await runner.stop()
+            await engine.dispose()
+
+    asyncio.run(work())
 
 
 def main() -> None:

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     policy_equivalences: list[EquivalenceSetting] = []
     concession_sweep_seconds: float = Field(default=60.0, gt=0)
 
+    # Bulk imports (app/imports): files up to import_sync_max_rows rows are imported inside
+    # the request; larger ones become a job. import_worker_in_api: run the job worker inside
+    # the API process (on PostgreSQL a separate `lotgate worker` can take its place).
+    import_sync_max_rows: int = Field(default=1_000, ge=0, le=1_000_000)
+    import_max_rows: int = Field(default=200_000, ge=1, le=5_000_000)
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
+    import_worker_in_api: bool = True
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -19,6 +19,9 @@ from app.http.nul_guard import NulGuardMiddleware
 from app.http.request_context import RequestContextMiddleware
 from app.http.too_large import ContentTooLargeAsProblem
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.imports.jobs import ImportContext
+from app.imports.router import router as imports_router
+from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
 from app.lots.router import router as lots_router
@@ -42,6 +45,7 @@ def api_router(max_body_bytes: int) -> APIRouter:
         inspections_router,
         distributions_router,
         decisions_router,
+        imports_router,
         audit_router,
         keys_router,
     ):
@@ -58,6 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.head_revisions = head_revisions()
+        runner = make_runner(
+            ImportContext(app.state.sessionmaker, app.state.policy, settings),
+            run_worker=settings.import_worker_in_api,
+        )
+        app.state.import_runner = runner
+        await runner.start()
         expiry = asyncio.create_task(
             run_expiry_loop(
                 app.state.sessionmaker, app.state.policy, settings.concession_sweep_seconds
@@ -69,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expiry.cancel()
             with suppress(asyncio.CancelledError):
                 await expiry
+            await runner.stop()
             await engine.dispose()
 
     configure_logging(settings.log_level)

@@ -7,6 +7,7 @@ from app.db import Base
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
 from app.idempotency.models import IdempotencyRecord
+from app.imports.models import ImportJob
 from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.suppliers.models import Supplier
@@ -20,6 +21,7 @@ __all__ = [
     "DecisionEvent",
     "Distribution",
     "IdempotencyRecord",
+    "ImportJob",
     "Inspection",
     "Lot",
     "Reinstatement",

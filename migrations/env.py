@@ -29,9 +29,15 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """procrastinate's job-queue tables are its own (applied from its schema SQL), not models."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def _configure(connection: Connection | None = None) -> None:
     options = {
         "target_metadata": target_metadata,
+        "include_name": _include_name,
         "compare_type": True,
         "render_item": _render_item,
         "render_as_batch": database_url().startswith("sqlite"),

@@ -8,7 +8,7 @@ from app.auth.dependencies import Actor
 
 def record(
     session: AsyncSession,
-    actor: Actor,
+    actor: Actor | str,
     action: str,
     entity_type: str,
     entity_id: int | str,
@@ -16,10 +16,13 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Append an audit record to the request's transaction (kept only if it commits)."""
+    """Append an audit record to the request's transaction (kept only if it commits).
+
+    ``actor`` is a name for work done on someone's behalf outside their request (a job).
+    """
     session.add(
         AuditRecord(
-            actor=actor.name,
+            actor=actor if isinstance(actor, str) else actor.name,
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),

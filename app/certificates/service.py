@@ -1,3 +1,5 @@
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +17,24 @@ def _snapshot(certificate: Certificate) -> dict[str, object]:
     return CertificateOut.model_validate(certificate).model_dump(mode="json")
 
 
+def certificate_values(lot_id: int, data: CertificateCreate) -> dict[str, Any]:
+    """The certificates row for a validated request (also used by bulk imports)."""
+    fields = data.model_dump(
+        include=set(CertificateCreate.model_fields) - {"method", "verified_at"}
+    )
+    unverified = data.verification == Verification.unverified
+    return {
+        **fields,
+        "lot_id": lot_id,
+        "verification_method": data.method,
+        "verified_at": None if unverified else (data.verified_at or utcnow()),
+    }
+
+
 async def add_certificate(
     session: AsyncSession, actor: Actor, lot: Lot, data: CertificateCreate
 ) -> Certificate:
-    fields = data.model_dump(exclude={"method", "verified_at"})
-    certificate = Certificate(lot_id=lot.id, **fields, verification_method=data.method)
-    if data.verification != Verification.unverified:
-        certificate.verified_at = data.verified_at or utcnow()
+    certificate = Certificate(**certificate_values(lot.id, data))
     session.add(certificate)
     await session.flush()
     audit.record(

@@ -5,11 +5,14 @@ with the lot's row locked, so the decision always matches the facts committed
 with it.
 """
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate
@@ -26,7 +29,107 @@ from app.quality.quantities import Quantities
 from app.quality.sampling import LotOutcome, SwitchingEvent, SwitchingState, advance
 
 
-def lot_quantities(lot: Lot) -> Quantities:
+class LotRecord(Protocol):
+    """What a decision reads from a lot: an ORM Lot, or a row of the lots table."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def product(self) -> str: ...
+    @property
+    def ordered_as(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def ear_loops(self) -> bool: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def supplier_discontinued(self) -> bool: ...
+    @property
+    def inspection_accepted(self) -> bool | None: ...
+    @property
+    def distributed(self) -> int: ...
+    @property
+    def site_returned(self) -> int: ...
+    @property
+    def site_destroyed(self) -> int: ...
+    @property
+    def site_consumed(self) -> int: ...
+    @property
+    def returned_to_supplier(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def disposition(self) -> str: ...
+    @property
+    def reasons(self) -> list[dict[str, Any]]: ...
+    @property
+    def to_recall(self) -> int: ...
+    @property
+    def to_return(self) -> int: ...
+    @property
+    def releasable(self) -> int: ...
+    @property
+    def decided_at(self) -> datetime | None: ...
+
+
+class CertificateRecord(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def notified_body_number(self) -> str | None: ...
+    @property
+    def standard(self) -> str | None: ...
+    @property
+    def product_scope(self) -> str | None: ...
+    @property
+    def valid_from(self) -> date | None: ...
+    @property
+    def valid_until(self) -> date | None: ...
+    @property
+    def verification(self) -> str: ...
+    @property
+    def issuer_country(self) -> str | None: ...
+
+
+class InspectionRecord(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def report_number(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sample_size(self) -> int: ...
+    @property
+    def performed_at(self) -> datetime: ...
+    @property
+    def defects(self) -> dict[str, int]: ...
+    @property
+    def measurements(self) -> dict[str, float]: ...
+    @property
+    def confirms(self) -> bool: ...
+
+
+class ConcessionRecord(Protocol):
+    @property
+    def reason(self) -> str: ...
+    @property
+    def legal_basis(self) -> str: ...
+    @property
+    def allowed_uses(self) -> list[str]: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def lot_quantities(lot: LotRecord) -> Quantities:
     return Quantities(
         received=lot.quantity,
         distributed=lot.distributed,
@@ -37,18 +140,13 @@ def lot_quantities(lot: Lot) -> Quantities:
     )
 
 
-async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
-    certificates = await session.scalars(
-        select(Certificate).where(Certificate.lot_id == lot.id).order_by(Certificate.id)
-    )
-    inspections = await session.scalars(
-        select(Inspection)
-        .where(Inspection.lot_id == lot.id)
-        .order_by(Inspection.performed_at, Inspection.id)
-    )
-    concessions = await session.scalars(
-        select(Concession).where(Concession.lot_id == lot.id).order_by(Concession.id)
-    )
+def lot_facts(
+    lot: LotRecord,
+    certificates: Iterable[CertificateRecord],
+    inspections: Iterable[InspectionRecord],
+    concessions: Iterable[ConcessionRecord],
+) -> LotFacts:
+    """The facts decide() reads; inspections oldest first, the others in id order."""
     return LotFacts(
         product=lot.product,
         ordered_as=lot.ordered_as,
@@ -93,20 +191,41 @@ async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
     )
 
 
-def quantities_snapshot(lot: Lot) -> dict[str, int]:
+async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
+    certificates = await session.scalars(
+        select(Certificate).where(Certificate.lot_id == lot.id).order_by(Certificate.id)
+    )
+    inspections = await session.scalars(
+        select(Inspection)
+        .where(Inspection.lot_id == lot.id)
+        .order_by(Inspection.performed_at, Inspection.id)
+    )
+    concessions = await session.scalars(
+        select(Concession).where(Concession.lot_id == lot.id).order_by(Concession.id)
+    )
+    return lot_facts(lot, certificates, inspections, concessions)
+
+
+def _snapshot(
+    quantities: Quantities, to_recall: int, to_return: int, releasable: int
+) -> dict[str, int]:
     return {
-        "received": lot.quantity,
-        "distributed": lot.distributed,
-        "site_returned": lot.site_returned,
-        "site_destroyed": lot.site_destroyed,
-        "site_consumed": lot.site_consumed,
-        "returned_to_supplier": lot.returned_to_supplier,
-        "outstanding_at_sites": lot.outstanding_at_sites,
-        "on_hand": lot.on_hand,
-        "to_recall": lot.to_recall,
-        "to_return": lot.to_return,
-        "releasable": lot.releasable,
+        "received": quantities.received,
+        "distributed": quantities.distributed,
+        "site_returned": quantities.site_returned,
+        "site_destroyed": quantities.site_destroyed,
+        "site_consumed": quantities.site_consumed,
+        "returned_to_supplier": quantities.returned_to_supplier,
+        "outstanding_at_sites": quantities.outstanding_at_sites,
+        "on_hand": quantities.on_hand,
+        "to_recall": to_recall,
+        "to_return": to_return,
+        "releasable": releasable,
     }
+
+
+def quantities_snapshot(lot: LotRecord) -> dict[str, int]:
+    return _snapshot(lot_quantities(lot), lot.to_recall, lot.to_return, lot.releasable)
 
 
 def reasons_json(decision: Decision) -> list[dict[str, Any]]:
@@ -121,22 +240,98 @@ def reasons_json(decision: Decision) -> list[dict[str, Any]]:
     ]
 
 
-def _fingerprint(lot: Lot) -> tuple[object, ...]:
-    codes = tuple(r["code"] for r in lot.reasons or [])
-    return (lot.status, lot.disposition, codes, tuple(quantities_snapshot(lot).items()))
+def _fingerprint(
+    status: str, disposition: str, reasons: list[dict[str, Any]], quantities: dict[str, int]
+) -> tuple[object, ...]:
+    codes = tuple(r["code"] for r in reasons or [])
+    return (status, disposition, codes, tuple(quantities.items()))
+
+
+@dataclass(frozen=True)
+class Redecision:
+    """A lot decided again: the lot columns to store, the event to append if it changed, and
+    the original inspection's verdict for the switching rules the first time it is known."""
+
+    decision: Decision
+    columns: dict[str, Any]
+    event: dict[str, Any] | None
+    outcome: LotOutcome | None
+
+
+def redecide(
+    lot: LotRecord,
+    facts: LotFacts,
+    *,
+    policy: Policy,
+    trigger: str,
+    actor: str,
+    now: datetime,
+) -> Redecision:
+    """Decide a lot from its facts, without touching the database (the single and bulk paths)."""
+    decision = decide(facts, policy, now)
+    reasons = reasons_json(decision)
+    snapshot = _snapshot(
+        facts.quantities, decision.to_recall, decision.to_return, decision.releasable
+    )
+    after = _fingerprint(decision.status.value, decision.disposition.value, reasons, snapshot)
+    changed = lot.decided_at is None or after != _fingerprint(
+        lot.status, lot.disposition, lot.reasons, quantities_snapshot(lot)
+    )
+    columns: dict[str, Any] = {
+        "status": decision.status.value,
+        "disposition": decision.disposition.value,
+        "reasons": reasons,
+        "allowed_uses": list(decision.allowed_uses),
+        "to_recall": decision.to_recall,
+        "to_return": decision.to_return,
+        "releasable": decision.releasable,
+        "policy_version": policy.version,
+        "decision_valid_until": _concession_expiry(decision, facts, now),
+        "decided_at": now if changed else lot.decided_at,
+        "inspection_accepted": lot.inspection_accepted,
+    }
+    outcome = None
+    verdict = decision.original_inspection_accepted
+    if lot.inspection_accepted is None and verdict is not None and not lot.supplier_discontinued:
+        columns["inspection_accepted"] = verdict
+        outcome = LotOutcome(accepted=verdict, between_ac_and_re=decision.between_ac_and_re)
+    event = None
+    if changed:
+        event = {
+            "lot_id": lot.id,
+            "at": now,
+            "trigger": trigger,
+            "actor": actor,
+            "status": columns["status"],
+            "disposition": columns["disposition"],
+            "reasons": reasons,
+            "allowed_uses": columns["allowed_uses"],
+            "quantities": snapshot,
+            "policy_version": policy.version,
+        }
+    return Redecision(decision, columns, event, outcome)
 
 
 async def source_state(session: AsyncSession, supplier_id: int, product: str) -> SourceQuality:
-    """The switching state of a supplier/product, locked for update (created at normal)."""
+    """The switching state of a supplier/product, locked for update (created at normal).
+
+    The row is created with ON CONFLICT DO NOTHING, so that the first lots of a new source
+    arriving at the same moment do not collide on its primary key.
+    """
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    dialect_insert = postgresql_insert if on_postgresql else sqlite_insert
+    await session.execute(
+        dialect_insert(SourceQuality)
+        .values(supplier_id=supplier_id, product=product, recent=[])
+        .on_conflict_do_nothing(index_elements=["supplier_id", "product"])
+    )
     state = await session.scalar(
         select(SourceQuality)
         .where(SourceQuality.supplier_id == supplier_id, SourceQuality.product == product)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if state is None:
-        state = SourceQuality(supplier_id=supplier_id, product=product, recent=[])
-        session.add(state)
-        await session.flush()
+    assert state is not None
     return state
 
 
@@ -191,41 +386,13 @@ async def refresh_decision(
     """Decide a locked lot again; store the decision and append an event if it changed."""
     now = now or utcnow()
     facts = await load_facts(session, lot)
-    decision = decide(facts, policy, now)
-    before = _fingerprint(lot) if lot.decided_at is not None else None
-
-    lot.status = decision.status.value
-    lot.disposition = decision.disposition.value
-    lot.reasons = reasons_json(decision)
-    lot.allowed_uses = list(decision.allowed_uses)
-    lot.to_recall = decision.to_recall
-    lot.to_return = decision.to_return
-    lot.releasable = decision.releasable
-    lot.policy_version = policy.version
-    lot.decision_valid_until = _concession_expiry(decision, facts, now)
-
-    verdict = decision.original_inspection_accepted
-    if lot.inspection_accepted is None and verdict is not None and not lot.supplier_discontinued:
-        lot.inspection_accepted = verdict
-        outcome = LotOutcome(accepted=verdict, between_ac_and_re=decision.between_ac_and_re)
-        await apply_switching_event(session, lot.supplier_id, lot.product, outcome, policy)
-
-    if before is None or _fingerprint(lot) != before:
-        lot.decided_at = now
+    result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
+    for column, value in result.columns.items():
+        setattr(lot, column, value)
+    if result.outcome is not None:
+        await apply_switching_event(session, lot.supplier_id, lot.product, result.outcome, policy)
+    if result.event is not None:
+        session.add(DecisionEvent(**result.event))
         count_after_commit(session, lot.status)
-        session.add(
-            DecisionEvent(
-                lot_id=lot.id,
-                at=now,
-                trigger=trigger,
-                actor=actor,
-                status=lot.status,
-                disposition=lot.disposition,
-                reasons=lot.reasons,
-                allowed_uses=lot.allowed_uses,
-                quantities=quantities_snapshot(lot),
-                policy_version=policy.version,
-            )
-        )
     await session.flush()
-    return decision
+    return result.decision

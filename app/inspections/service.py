@@ -1,3 +1,5 @@
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +30,22 @@ def inspection_out(inspection: Inspection) -> InspectionOut:
     )
 
 
+def inspection_values(lot_id: int, data: InspectionCreate) -> dict[str, Any]:
+    """The inspections row for a validated request (also used by bulk imports)."""
+    return {
+        "lot_id": lot_id,
+        "kind": data.kind.value,
+        "sample_size": data.sample_size,
+        "performed_at": data.performed_at,
+        "inspector": data.inspector,
+        "lab": data.lab,
+        "report_number": data.report_number,
+        "confirms": data.confirms,
+        "defects": {d.code: d.count for d in data.defects},
+        "measurements": {m.characteristic: m.value for m in data.measurements},
+    }
+
+
 async def add_inspection(
     session: AsyncSession, actor: Actor, lot: Lot, data: InspectionCreate
 ) -> Inspection:
@@ -36,18 +54,7 @@ async def add_inspection(
             "body.sample_size",
             f"sample of {data.sample_size} is larger than the lot of {lot.quantity}",
         )
-    inspection = Inspection(
-        lot_id=lot.id,
-        kind=data.kind.value,
-        sample_size=data.sample_size,
-        performed_at=data.performed_at,
-        inspector=data.inspector,
-        lab=data.lab,
-        report_number=data.report_number,
-        confirms=data.confirms,
-        defects={d.code: d.count for d in data.defects},
-        measurements={m.characteristic: m.value for m in data.measurements},
-    )
+    inspection = Inspection(**inspection_values(lot.id, data))
     session.add(inspection)
     await session.flush()
     audit.record(

@@ -46,6 +46,9 @@ EXPECTED: dict[tuple[str, str], set[Role] | str] = {
     ("GET", "/api/v1/keys"): ADMIN,
     ("POST", "/api/v1/keys"): ADMIN,
     ("DELETE", "/api/v1/keys/{key_id}"): ADMIN,
+    ("POST", "/api/v1/imports"): INSPECT,
+    ("GET", "/api/v1/imports/{import_id}"): ALL,
+    ("GET", "/api/v1/imports/templates/{kind}"): ALL,
 }
 
 
