@@ -13,11 +13,14 @@ from app.decisions.policy import policy_from_settings
 from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
+from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.inspections.router import router as inspections_router
 from app.lots.router import router as lots_router
 from app.migrations_state import head_revisions
 from app.products.router import router as products_router
+from app.recalls.router import router as recalls_router
+from app.returns.router import router as returns_router
 from app.suppliers.router import router as suppliers_router
 
 API_PREFIX = "/api/v1"
@@ -33,6 +36,9 @@ def api_router() -> APIRouter:
         inspections_router,
         distributions_router,
         decisions_router,
+        returns_router,
+        recalls_router,
+        exports_router,
         audit_router,
     ):
         router.include_router(feature)

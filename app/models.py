@@ -8,6 +8,8 @@ from app.decisions.models import Concession, DecisionEvent, Reinstatement, Sourc
 from app.distributions.models import Distribution, SiteReturn
 from app.inspections.models import Inspection
 from app.lots.models import Lot
+from app.recalls.models import RecallAcknowledgement
+from app.returns.models import ReturnAuthorisation, ReturnTransition
 from app.suppliers.models import Supplier
 
 __all__ = [
@@ -20,7 +22,10 @@ __all__ = [
     "Distribution",
     "Inspection",
     "Lot",
+    "RecallAcknowledgement",
     "Reinstatement",
+    "ReturnAuthorisation",
+    "ReturnTransition",
     "SiteReturn",
     "SourceQuality",
     "Supplier",
