@@ -48,6 +48,8 @@ COLUMNS = (
 _FIELD_SEP = "\x1e"
 _ITEM_SEP = "\x1f"
 LIST_SEP = "; "
+# Reason messages contain "; " themselves.
+REASONS_SEP = " | "
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,17 @@ def _certificates(text: str | None) -> list[dict[str, str]]:
     return [{"number": number, "verification": verification} for number, verification in items]
 
 
+def _codes(reasons: list[dict[str, Any]]) -> list[str]:
+    """Each code once, in the decision's order (a code can back several reasons)."""
+    return list(dict.fromkeys(r["code"] for r in reasons))
+
+
 def json_row(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
     """Structured: reason codes, reasons and certificates as lists."""
     reasons = row.reasons or []
     return (
         *row[:13],
-        [r["code"] for r in reasons],
+        _codes(reasons),
         [r["message"] for r in reasons],
         _certificates(row.certificates),
         *row[15:],
@@ -145,13 +152,14 @@ def json_row(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
 
 
 def flat_row(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
-    """One cell per column: lists joined with '; ', certificates as 'number (verification)'."""
+    """One cell per column: codes and certificates ('number (verification)') joined with
+    '; ', reasons in words with ' | '."""
     reasons = row.reasons or []
     certificates = _certificates(row.certificates)
     return (
         *row[:13],
-        LIST_SEP.join(r["code"] for r in reasons),
-        LIST_SEP.join(r["message"] for r in reasons),
+        LIST_SEP.join(_codes(reasons)),
+        REASONS_SEP.join(r["message"] for r in reasons),
         LIST_SEP.join(f"{c['number']} ({c['verification']})" for c in certificates),
         *row[15:],
     )

@@ -95,7 +95,7 @@ async def acknowledge(
         raise Conflict(
             f"Lot {lot.id} is {lot.status}: it is not under recall, there is nothing to "
             "acknowledge.",
-            status=lot.status,
+            lot_status=lot.status,
             recall_statuses=list(RECALL_STATUSES),
         )
     if data.acknowledged_at > utcnow():

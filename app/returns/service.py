@@ -35,9 +35,9 @@ def return_out(rma: ReturnAuthorisation) -> ReturnOut:
         if rma.claim_kind
         else None
     )
-    fields = {name: getattr(rma, name) for name in ReturnOut.model_fields}
-    fields.pop("claim"), fields.pop("allowed_transitions")
-    return ReturnOut(**fields, claim=claim, allowed_transitions=allowed_next(rma.state))
+    computed = {"claim": claim, "allowed_transitions": allowed_next(rma.state)}
+    stored = {name: getattr(rma, name) for name in ReturnOut.model_fields if name not in computed}
+    return ReturnOut.model_validate({**stored, **computed})
 
 
 def _snapshot(rma: ReturnAuthorisation) -> dict[str, Any]:
@@ -103,6 +103,7 @@ async def create_return(
             return_id=rma.id, from_state=None, to_state=rma.state, at=opened_at, actor=actor.name
         )
     )
+    await session.flush()
     audit.record(session, actor, "return.create", "return", rma.id, after=_snapshot(rma))
     return rma
 
