@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    ScalarSelect,
+    Select,
+    SQLColumnExpression,
+    String,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import aliased
 
 from app.certificates.models import Certificate
 from app.inspections.models import Inspection
@@ -72,22 +82,32 @@ def _certificates_text(dialect_name: str) -> ColumnElement[Any]:
     return select(aggregated).where(Certificate.lot_id == Lot.id).scalar_subquery()
 
 
-def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*tuple[Any, ...]]:
-    manufacturer = aliased(Supplier, name="manufacturer")
-    last = aliased(Inspection, name="last_inspection")
-    last_inspection_id = (
-        select(Inspection.id)
+def _last_inspection(column: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
+    return (
+        select(column)
         .where(Inspection.lot_id == Lot.id)
         .order_by(Inspection.performed_at.desc(), Inspection.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _supplier_name(supplier_id: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
+    return select(Supplier.name).where(Supplier.id == supplier_id).scalar_subquery()
+
+
+def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*tuple[Any, ...]]:
+    """Only scalar subqueries around one scan of lots in id order: no join or sort holds
+    rows back, so the first rows leave while the last are still being read."""
+    reference = func.coalesce(
+        Inspection.report_number, literal("inspection ") + cast(Inspection.id, String)
+    )
     query: Select[*tuple[Any, ...]] = (
         select(
             Lot.id,
             Lot.lot_number,
-            Supplier.name.label("supplier"),
-            manufacturer.name.label("manufacturer"),
+            _supplier_name(Lot.supplier_id).label("supplier"),
+            _supplier_name(Lot.manufacturer_id).label("manufacturer"),
             Lot.product,
             Lot.ordered_as,
             Lot.received_at,
@@ -99,16 +119,11 @@ def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*
             Lot.disposition,
             Lot.reasons,
             _certificates_text(dialect_name).label("certificates"),
-            func.coalesce(last.report_number, literal("inspection ") + cast(last.id, String)).label(
-                "last_inspection_reference"
-            ),
-            last.performed_at.label("last_inspection_at"),
+            _last_inspection(reference).label("last_inspection_reference"),
+            _last_inspection(Inspection.performed_at).label("last_inspection_at"),
             Lot.decided_at,
             Lot.policy_version,
         )
-        .join(Supplier, Supplier.id == Lot.supplier_id)
-        .outerjoin(manufacturer, manufacturer.id == Lot.manufacturer_id)
-        .outerjoin(last, last.id == last_inspection_id)
         .where(Lot.status.in_(filters.statuses))
         .order_by(Lot.id)
     )

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -24,6 +24,7 @@ Row = Sequence[Any]
 Chunks = AsyncIterator[Sequence[Row]]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 UTF8_BOM = "\ufeff".encode()
 # XLSX sheets hold 1,048,576 rows; longer exports continue on the next sheet.
 XLSX_MAX_DATA_ROWS = 1_048_575
@@ -45,12 +46,29 @@ MEDIA_TYPES = {
 
 def neutralise(text: str) -> str:
     """A leading apostrophe keeps =, +, -, @, tab and CR from starting a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
+
+
+def _iso(value: datetime | date) -> str:
+    return value.isoformat()
+
+
+# Exact-type dispatch: the hot path of every export (millions of cells).
+_AS_IS = (type(None), bool, int, float, Decimal)
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    **{kind: lambda value: value for kind in _AS_IS},
+    str: neutralise,
+    datetime: _iso,
+    date: _iso,
+}
 
 
 def spreadsheet_value(value: Any) -> Any:
     """A cell for CSV/XLSX: text neutralised, timestamps as ISO 8601, numbers left as numbers."""
-    if value is None or isinstance(value, bool | int | float | Decimal):
+    convert = _CONVERTERS.get(type(value))
+    if convert is not None:
+        return convert(value)
+    if isinstance(value, _AS_IS):
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()
