@@ -8,8 +8,10 @@ SQLite a deferred transaction, which reads one WAL snapshot without taking the
 write lock.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -21,6 +23,7 @@ from app.db import READ_ONLY_SNAPSHOT, is_sqlite, utcnow
 from app.exports.tabular import MEDIA_TYPES, Chunks, ExportFormat, Row, attachment_headers, encode
 
 CHUNK_ROWS = 2000
+PREFETCH_CHUNKS = 2
 
 logger = logging.getLogger("lotgate.exports")
 
@@ -41,13 +44,36 @@ async def snapshot_chunks(
     *,
     chunk_rows: int = CHUNK_ROWS,
 ) -> AsyncIterator[Sequence[Row]]:
-    """The query's rows, ``chunk_rows`` at a time, from one read-only snapshot."""
-    async with engine.connect() as connection:
-        await _snapshot(engine, connection)
-        async with connection.begin():
-            result = await connection.stream(query.execution_options(yield_per=chunk_rows))
-            async for partition in result.partitions(chunk_rows):
-                yield [transform(row) for row in partition]
+    """The query's rows, ``chunk_rows`` at a time, from one read-only snapshot.
+
+    A reader task fetches the next chunks (at most PREFETCH_CHUNKS ahead) while the
+    caller formats this one, so the database and the encoder work at the same time.
+    """
+    chunks: asyncio.Queue[Sequence[DbRow[*tuple[Any, ...]]] | None] = asyncio.Queue(PREFETCH_CHUNKS)
+
+    async def read() -> None:
+        try:
+            async with engine.connect() as connection:
+                await _snapshot(engine, connection)
+                async with connection.begin():
+                    result = await connection.stream(query.execution_options(yield_per=chunk_rows))
+                    async for partition in result.partitions(chunk_rows):
+                        await chunks.put(partition)
+        except Exception:
+            await chunks.put(None)
+            raise
+        await chunks.put(None)  # not on cancellation: then nobody is reading any more
+
+    reader = asyncio.create_task(read())
+    try:
+        while (partition := await chunks.get()) is not None:
+            yield [transform(row) for row in partition]
+        await reader  # re-raises what stopped the reader early
+    finally:
+        if not reader.done():
+            reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await reader
 
 
 async def _logged(body: AsyncIterator[bytes], what: str) -> AsyncIterator[bytes]:
