@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -203,10 +204,17 @@ async def export_once(base_url: str) -> tuple[float, float, int, int]:
             response.raise_for_status()
             async for piece in response.aiter_raw():
                 size += len(piece)
-                lines += piece.count(b"\r\n")
+                lines += piece.count(b"\n")  # the bench data has no line breaks in cells
                 if first_byte is None and lines >= 2:  # the header and a first data row
                     first_byte = time.perf_counter() - started
         return time.perf_counter() - started, first_byte or 0.0, size, lines - 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def start_server(server: str, port: int) -> subprocess.Popen[bytes]:
@@ -245,15 +253,16 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--server", default="postgres@127.0.0.1:5432")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
 
     await ensure_database(args.server)
     await asyncio.to_thread(migrate, args.server)
     await fill(args.server, args.rows)
 
-    base_url = f"http://127.0.0.1:{args.port}"
-    server = start_server(args.server, args.port)
+    port = args.port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = start_server(args.server, port)
     try:
         await wait_ready(base_url)
         await export_once(base_url)  # warm-up: imports, pool, plan cache

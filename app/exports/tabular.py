@@ -75,6 +75,16 @@ def spreadsheet_value(value: Any) -> Any:
     return neutralise(str(value))
 
 
+def _spreadsheet_row(row: Row) -> list[Any]:
+    # spreadsheet_value inlined for the two commonest cells (text, numbers): ~2x faster.
+    return [
+        ("'" + v if v[:1] in _FORMULA_FIRST else v)
+        if type(v) is str
+        else (v if type(v) in _AS_IS else spreadsheet_value(v))
+        for v in row
+    ]
+
+
 def json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -95,7 +105,7 @@ async def csv_stream(
     async for chunk in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([[spreadsheet_value(v) for v in row] for row in chunk])
+        writer.writerows([_spreadsheet_row(row) for row in chunk])
         yield buffer.getvalue().encode()
 
 
