@@ -41,3 +41,7 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Reject list export against COPY on PostgreSQL (database lotgate_bench_export): make bench-export ROWS=1000000
+bench-export: $(VENV)/.dev-installed
+	$(BIN)/python bench/export_reject_list.py --rows $(or $(ROWS),100000)

@@ -55,6 +55,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Connection execution option: the transaction only reads, from one consistent snapshot.
+READ_ONLY_SNAPSHOT = "lotgate_read_only_snapshot"
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -79,7 +83,9 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine, busy_timeout_ms: in
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only snapshot (an export) must not hold the write lock while it streams.
+        read_only = connection.get_execution_options().get(READ_ONLY_SNAPSHOT, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:

@@ -14,6 +14,7 @@ from app.decisions.policy import policy_from_settings
 from app.decisions.router import router as decisions_router
 from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
+from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.http.nul_guard import NulGuardMiddleware
 from app.http.request_context import RequestContextMiddleware
@@ -28,6 +29,8 @@ from app.lots.router import router as lots_router
 from app.migrations_state import head_revisions
 from app.openapi import PROBLEM_RESPONSES, install_problem_openapi
 from app.products.router import router as products_router
+from app.recalls.router import router as recalls_router
+from app.returns.router import router as returns_router
 from app.suppliers.router import router as suppliers_router
 
 API_PREFIX = "/api/v1"
@@ -46,6 +49,9 @@ def api_router(max_body_bytes: int) -> APIRouter:
         distributions_router,
         decisions_router,
         imports_router,
+        returns_router,
+        recalls_router,
+        exports_router,
         audit_router,
         keys_router,
     ):

@@ -10,6 +10,8 @@ from app.idempotency.models import IdempotencyRecord
 from app.imports.models import ImportJob
 from app.inspections.models import Inspection
 from app.lots.models import Lot
+from app.recalls.models import RecallAcknowledgement
+from app.returns.models import ReturnAuthorisation, ReturnTransition
 from app.suppliers.models import Supplier
 
 __all__ = [
@@ -24,7 +26,10 @@ __all__ = [
     "ImportJob",
     "Inspection",
     "Lot",
+    "RecallAcknowledgement",
     "Reinstatement",
+    "ReturnAuthorisation",
+    "ReturnTransition",
     "SiteReturn",
     "SourceQuality",
     "Supplier",

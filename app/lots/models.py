@@ -42,6 +42,7 @@ class Lot(Base):
         Index("ix_lots_received_at_id", "received_at", "id"),
         Index("ix_lots_source_received", "supplier_id", "product", "received_at"),
         Index("ix_lots_decision_valid_until", "decision_valid_until"),
+        Index("ix_lots_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,86 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.dependencies import ReturnsRole
+from app.errors import invalid
+from app.exports.reject_list import (
+    COLUMNS,
+    REJECT_LIST_STATUSES,
+    RejectListFilters,
+    flat_row,
+    json_row,
+    reject_list_query,
+)
+from app.exports.streaming import attachment_response, snapshot_chunks
+from app.exports.tabular import MEDIA_TYPES, ExportFormat
+from app.lots.schemas import ProductCode
+from app.quality.decision import Disposition
+from app.schemas import MAX_ID, Timestamp
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+DISPOSITIONS = tuple(Disposition)
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Choices = Annotated[list[str] | None, Query(max_length=10)]
+
+
+def _choices(field: str, values: list[str] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values or ():
+        if value not in allowed:
+            raise invalid(field, f"must be one of: {', '.join(allowed)}", allowed=list(allowed))
+    return tuple(dict.fromkeys(values or ()))
+
+
+@router.get(
+    "/reject-list",
+    operation_id="export_reject_list",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The reject list as an attachment (streamed)",
+            "content": {"text/csv": {}, "application/json": {}, MEDIA_TYPES[ExportFormat.xlsx]: {}},
+        }
+    },
+)
+async def export_reject_list(
+    request: Request,
+    _actor: ReturnsRole,
+    format: ExportFormat = ExportFormat.csv,
+    excel: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM")] = False,
+    status: Choices = None,
+    disposition: Choices = None,
+    decided_from: Annotated[Timestamp | None, Query(description="Inclusive")] = None,
+    decided_to: Annotated[Timestamp | None, Query(description="Exclusive")] = None,
+    supplier_id: QueryId = None,
+    manufacturer_id: QueryId = None,
+    product: Annotated[ProductCode | None, Query()] = None,
+) -> StreamingResponse:
+    """Every lot rejected, suspect or restricted (or the `status` values given), by lot id.
+
+    Streams from one read-only snapshot of the database; text cells a spreadsheet would
+    run as formulas start with an apostrophe in CSV and XLSX (JSON is left exact).
+    """
+    if decided_from and decided_to and decided_to <= decided_from:
+        raise invalid("query.decided_to", "must be after decided_from")
+    filters = RejectListFilters(
+        statuses=_choices("query.status", status, REJECT_LIST_STATUSES) or REJECT_LIST_STATUSES,
+        dispositions=_choices("query.disposition", disposition, DISPOSITIONS),
+        decided_from=decided_from,
+        decided_to=decided_to,
+        supplier_id=supplier_id,
+        manufacturer_id=manufacturer_id,
+        product=product,
+    )
+    engine: AsyncEngine = request.app.state.engine
+    query = reject_list_query(filters, engine.dialect.name)
+    transform = json_row if format == ExportFormat.json else flat_row
+    return attachment_response(
+        format,
+        COLUMNS,
+        snapshot_chunks(engine, query, transform),
+        stem="reject-list",
+        excel=excel,
+    )
