@@ -1,11 +1,12 @@
 """Base classes every feature's request and response models derive from."""
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -44,12 +45,26 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+_ISO_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _iso_text(value: object) -> object:
+    """Timestamps are ISO 8601 text; numbers (Unix times) are refused as ambiguous."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2020-03-21T09:00:00Z")
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     """Timestamps without an offset are taken as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
+Timestamp = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000_000)]

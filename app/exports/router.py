@@ -15,7 +15,7 @@ from app.exports.reject_list import (
     reject_list_query,
 )
 from app.exports.streaming import attachment_response, snapshot_chunks
-from app.exports.tabular import MEDIA_TYPES, ExportFormat
+from app.exports.tabular import ExportFormat, file_responses
 from app.lots.schemas import ProductCode
 from app.quality.decision import Disposition
 from app.schemas import MAX_ID, Timestamp
@@ -38,12 +38,7 @@ def _choices(field: str, values: list[str] | None, allowed: tuple[str, ...]) -> 
     "/reject-list",
     operation_id="export_reject_list",
     response_class=StreamingResponse,
-    responses={
-        200: {
-            "description": "The reject list as an attachment (streamed)",
-            "content": {"text/csv": {}, "application/json": {}, MEDIA_TYPES[ExportFormat.xlsx]: {}},
-        }
-    },
+    responses=file_responses("The reject list as an attachment (streamed)"),
 )
 async def export_reject_list(
     request: Request,

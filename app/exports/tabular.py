@@ -44,6 +44,19 @@ MEDIA_TYPES = {
 }
 
 
+XLSX_MEDIA_TYPE = MEDIA_TYPES[ExportFormat.xlsx]
+
+
+def file_responses(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: a 200 that is JSON, or a CSV or XLSX attachment."""
+    return {
+        200: {
+            "description": description,
+            "content": {"application/json": {}, "text/csv": {}, XLSX_MEDIA_TYPE: {}},
+        }
+    }
+
+
 def neutralise(text: str) -> str:
     """A leading apostrophe keeps =, +, -, @, tab and CR from starting a formula."""
     return "'" + text if text[:1] in _FORMULA_FIRST else text

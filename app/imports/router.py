@@ -6,6 +6,7 @@ from app.auth.dependencies import AnyRole, InspectorRole
 from app.config import Settings
 from app.deps import PolicyDep, SessionDep
 from app.errors import ProblemError
+from app.exports.tabular import XLSX_MEDIA_TYPE
 from app.imports import service
 from app.imports.columns import ImportKind, describe_columns
 from app.imports.files import FileFormat, template_csv, template_xlsx
@@ -16,7 +17,6 @@ from app.schemas import EntityId
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 CREATE_DESCRIPTION = f"""Import a whole CSV or XLSX file (the first sheet) of lots (a shipping
 manifest), inspections (lab or visual results) or certificates.

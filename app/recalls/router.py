@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.dependencies import AnyRole, ReturnsRole
 from app.deps import SessionDep
 from app.exports.streaming import attachment_response
-from app.exports.tabular import ExportFormat, single_chunk
+from app.exports.tabular import ExportFormat, file_responses, single_chunk
 from app.lots.service import get_lot, lock_lot
 from app.recalls import service
 from app.recalls.schemas import AcknowledgementCreate, AcknowledgementOut, LotRecall, RecallList
@@ -30,7 +30,7 @@ async def list_recalls(
     "/lots/{lot_id}/recall",
     operation_id="get_lot_recall",
     response_model=LotRecall,
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or one row per site"}},
+    responses=file_responses("JSON, or one row per site as a CSV or XLSX attachment"),
 )
 async def get_lot_recall(
     lot_id: EntityId,

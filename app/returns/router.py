@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.dependencies import ReturnsRole
 from app.deps import PolicyDep, SessionDep
 from app.exports.streaming import attachment_response, snapshot_chunks
-from app.exports.tabular import ExportFormat
+from app.exports.tabular import ExportFormat, file_responses
 from app.preconditions import IfMatch, set_etag
 from app.returns import export, service
 from app.returns.schemas import (
@@ -50,7 +50,7 @@ async def create_return(
     "",
     operation_id="list_returns",
     response_model=list[ReturnOut],
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON list, or CSV"}},
+    responses=file_responses("JSON list, or a CSV or XLSX attachment"),
 )
 async def list_returns(
     request: Request,
