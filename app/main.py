@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from app.audit.router import router as audit_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
+from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
 from app.decisions.expiry import run_expiry_loop
 from app.decisions.policy import policy_from_settings
@@ -26,6 +27,7 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for feature in (
+        dashboard_router,  # before suppliers: /suppliers/scorecards is not a supplier id
         suppliers_router,
         products_router,
         lots_router,

@@ -3,6 +3,8 @@
 from app.audit.models import AuditRecord
 from app.auth.models import ApiKey
 from app.certificates.models import Certificate
+from app.dashboard import rollup as _rollup  # noqa: F401 - keeps the rollups in step
+from app.dashboard.models import DataVersion, LotReasonTotals, LotTotals, LotWeekly
 from app.db import Base
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
@@ -16,10 +18,14 @@ __all__ = [
     "Base",
     "Certificate",
     "Concession",
+    "DataVersion",
     "DecisionEvent",
     "Distribution",
     "Inspection",
     "Lot",
+    "LotReasonTotals",
+    "LotTotals",
+    "LotWeekly",
     "Reinstatement",
     "SiteReturn",
     "SourceQuality",

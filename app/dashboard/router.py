@@ -1,0 +1,92 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth.dependencies import AnyRole
+from app.dashboard import service
+from app.dashboard.etag import IfNoneMatch, matches, not_modified, query_etag
+from app.dashboard.schemas import ScorecardPage, Summary
+from app.deps import SessionDep
+from app.errors import invalid
+from app.lots.query import LotFilters, lot_filters
+
+router = APIRouter(tags=["dashboard"])
+
+BY = ("source", "supplier")
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified since the ETag sent in If-None-Match"}
+}
+Filters = Annotated[LotFilters, Depends(lot_filters)]
+
+
+@router.get(
+    "/dashboard/summary",
+    operation_id="dashboard_summary",
+    response_model=Summary,
+    responses=NOT_MODIFIED,
+)
+async def dashboard_summary(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _actor: AnyRole,
+    filters: Filters,
+    if_none_match: IfNoneMatch = None,
+) -> Summary | Response:
+    """Lots and units by status and disposition, unit movements, rejection rates, the most
+    frequent reasons and a weekly series, over the lots matching the filters."""
+    etag = await query_etag(session, request)
+    if matches(if_none_match, etag):
+        return not_modified(etag)
+    result = await service.summary(session, filters)
+    response.headers["ETag"] = etag
+    return result
+
+
+@router.get(
+    "/suppliers/scorecards",
+    operation_id="supplier_scorecards",
+    response_model=ScorecardPage,
+    responses=NOT_MODIFIED,
+)
+async def supplier_scorecards(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _actor: AnyRole,
+    filters: Filters,
+    if_none_match: IfNoneMatch = None,
+    by: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="source: one card per supplier and product; supplier: one per supplier",
+            json_schema_extra={"enum": list(BY)},
+        ),
+    ] = "source",
+    sort: Annotated[
+        str, Query(max_length=30, json_schema_extra={"enum": list(service.SCORECARD_SORTS)})
+    ] = "-lots_received",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ScorecardPage | Response:
+    """Per supplier (and product): lots received, accepted, restricted, rejected, the
+    rejection rate, units to recall, and the sampling severity and discontinuation in force.
+    Ties are broken by supplier id and product."""
+    if by not in BY:
+        raise invalid("query.by", f"must be one of: {', '.join(BY)}", allowed=list(BY))
+    if sort not in service.SCORECARD_SORTS:
+        raise invalid(
+            "query.sort",
+            f"must be one of: {', '.join(service.SCORECARD_SORTS)}",
+            allowed=list(service.SCORECARD_SORTS),
+        )
+    etag = await query_etag(session, request)
+    if matches(if_none_match, etag):
+        return not_modified(etag)
+    cards = await service.scorecards(session, filters, per_product=by == "source", sort=sort)
+    end = offset + limit
+    response.headers["ETag"] = etag
+    return ScorecardPage(
+        items=cards[offset:end], total=len(cards), next_offset=end if end < len(cards) else None
+    )
