@@ -8,7 +8,8 @@ newer than its tag, never older, so a client is never stuck with a stale answer.
 """
 
 import hashlib
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Header, Request, Response
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
+
+T = TypeVar("T")
 
 IfNoneMatch = Annotated[
     str | None,
@@ -47,5 +50,17 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-def not_modified(etag: str) -> Response:
-    return Response(status_code=304, headers={"ETag": etag})
+async def conditional(
+    session: AsyncSession,
+    request: Request,
+    response: Response,
+    if_none_match: str | None,
+    compute: Callable[[], Awaitable[T]],
+) -> T | Response:
+    """304 when the client's ETag is current; otherwise compute the answer and tag it."""
+    etag = await query_etag(session, request)
+    if matches(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    answer = await compute()
+    response.headers["ETag"] = etag
+    return answer

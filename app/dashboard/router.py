@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import AnyRole
 from app.dashboard import service
-from app.dashboard.etag import IfNoneMatch, matches, not_modified, query_etag
+from app.dashboard.etag import IfNoneMatch, conditional
 from app.dashboard.schemas import ScorecardPage, Summary
 from app.deps import SessionDep
 from app.errors import invalid
@@ -35,12 +35,9 @@ async def dashboard_summary(
 ) -> Summary | Response:
     """Lots and units by status and disposition, unit movements, rejection rates, the most
     frequent reasons and a weekly series, over the lots matching the filters."""
-    etag = await query_etag(session, request)
-    if matches(if_none_match, etag):
-        return not_modified(etag)
-    result = await service.summary(session, filters)
-    response.headers["ETag"] = etag
-    return result
+    return await conditional(
+        session, request, response, if_none_match, lambda: service.summary(session, filters)
+    )
 
 
 @router.get(
@@ -81,12 +78,12 @@ async def supplier_scorecards(
             f"must be one of: {', '.join(service.SCORECARD_SORTS)}",
             allowed=list(service.SCORECARD_SORTS),
         )
-    etag = await query_etag(session, request)
-    if matches(if_none_match, etag):
-        return not_modified(etag)
-    cards = await service.scorecards(session, filters, per_product=by == "source", sort=sort)
-    end = offset + limit
-    response.headers["ETag"] = etag
-    return ScorecardPage(
-        items=cards[offset:end], total=len(cards), next_offset=end if end < len(cards) else None
-    )
+
+    async def page() -> ScorecardPage:
+        cards = await service.scorecards(session, filters, per_product=by == "source", sort=sort)
+        end = offset + limit
+        return ScorecardPage(
+            items=cards[offset:end], total=len(cards), next_offset=end if end < len(cards) else None
+        )
+
+    return await conditional(session, request, response, if_none_match, page)

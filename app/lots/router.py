@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
-from app.dashboard.etag import IfNoneMatch, matches, not_modified, query_etag
+from app.dashboard.etag import IfNoneMatch, conditional
 from app.decisions.service import refresh_decision
 from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
@@ -52,12 +52,14 @@ async def list_lots(
     ] = None,
 ) -> LotPage | Response:
     """Lots matching the filters, one keyset page at a time."""
-    etag = await query_etag(session, request)
-    if matches(if_none_match, etag):
-        return not_modified(etag)
-    page = await lot_page(session, filters, sort=sort, limit=limit, cursor=cursor)
-    response.headers["ETag"] = etag
-    return LotPage(items=[service.lot_out(lot) for lot in page.lots], next_cursor=page.next_cursor)
+
+    async def page() -> LotPage:
+        rows = await lot_page(session, filters, sort=sort, limit=limit, cursor=cursor)
+        return LotPage(
+            items=[service.lot_out(lot) for lot in rows.lots], next_cursor=rows.next_cursor
+        )
+
+    return await conditional(session, request, response, if_none_match, page)
 
 
 @router.get("/{lot_id}", operation_id="get_lot")
