@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     policy_wrong_category_means_return: bool = False
     policy_equivalences: list[EquivalenceSetting] = []
     concession_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Dashboard answers kept per process, keyed by their ETag (data version + query); 0: none.
+    answer_cache_entries: int = Field(default=128, ge=0, le=100_000)
 
 
 @lru_cache

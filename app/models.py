@@ -4,7 +4,13 @@ from app.audit.models import AuditRecord
 from app.auth.models import ApiKey
 from app.certificates.models import Certificate
 from app.dashboard import rollup as _rollup  # noqa: F401 - keeps the rollups in step
-from app.dashboard.models import DataVersion, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import (
+    DataVersion,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
 from app.db import Base
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
@@ -23,6 +29,7 @@ __all__ = [
     "Distribution",
     "Inspection",
     "Lot",
+    "LotProductTotals",
     "LotReasonTotals",
     "LotTotals",
     "LotWeekly",

@@ -169,11 +169,18 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--no-answer-cache",
+        action="store_true",
+        help="compute every dashboard answer (LOTGATE_ANSWER_CACHE_ENTRIES=0)",
+    )
     args = parser.parse_args()
 
     key = "lg_bench_" + secrets.token_urlsafe(24)
     lots, ids = await prepare(args.database_url, key)
     env = {**os.environ, "LOTGATE_DATABASE_URL": args.database_url}
+    if args.no_answer_cache:
+        env["LOTGATE_ANSWER_CACHE_ENTRIES"] = "0"
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -196,7 +203,8 @@ async def main() -> None:
         await wait_ready(args.port, server)
         print(
             f"{lots:,} lots; uvicorn {args.workers} worker(s); {args.clients} clients; "
-            f"{args.seconds:.0f} s per endpoint; {os.cpu_count()} cores shared by driver, "
+            f"{args.seconds:.0f} s per endpoint; answer cache "
+            f"{'off' if args.no_answer_cache else 'on'}; {os.cpu_count()} cores shared by driver, "
             f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
         )
         results = []

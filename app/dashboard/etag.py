@@ -8,17 +8,17 @@ newer than its tag, never older, so a client is never stuck with a stale answer.
 """
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Header, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
-
-T = TypeVar("T")
 
 IfNoneMatch = Annotated[
     str | None,
@@ -50,17 +50,53 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
+class AnswerCache:
+    """Serialized answers by ETag, least recently used dropped first.
+
+    An ETag names the data version, path and query, so a cached body is exactly what
+    computing it again would give: polling clients that send no If-None-Match still
+    cost one version read instead of the query.
+    """
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.bodies: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, etag: str) -> bytes | None:
+        body = self.bodies.get(etag)
+        if body is not None:
+            self.bodies.move_to_end(etag)
+        return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        if self.entries:
+            self.bodies[etag] = body
+            while len(self.bodies) > self.entries:
+                self.bodies.popitem(last=False)
+
+
+def answer_cache(request: Request) -> AnswerCache:
+    state = request.app.state
+    if not hasattr(state, "answer_cache"):
+        state.answer_cache = AnswerCache(state.settings.answer_cache_entries)
+    cache: AnswerCache = state.answer_cache
+    return cache
+
+
 async def conditional(
     session: AsyncSession,
     request: Request,
-    response: Response,
     if_none_match: str | None,
-    compute: Callable[[], Awaitable[T]],
-) -> T | Response:
-    """304 when the client's ETag is current; otherwise compute the answer and tag it."""
+    compute: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """304 when the client's ETag is current; else the answer, cached or computed, tagged."""
     etag = await query_etag(session, request)
+    headers = {"ETag": etag}
     if matches(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    answer = await compute()
-    response.headers["ETag"] = etag
-    return answer
+        return Response(status_code=304, headers=headers)
+    cache = answer_cache(request)
+    body = cache.get(etag)
+    if body is None:
+        body = (await compute()).model_dump_json().encode()
+        cache.put(etag, body)
+    return Response(body, media_type="application/json", headers=headers)

@@ -12,15 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 
 
-class LotTotals(Base):
-    """Lots and their unit counters summed per source (supplier, product), status, disposition."""
+class _Sums:
+    """Lots and their unit counters summed (the names app.dashboard.rollup.SUMS lists)."""
 
-    __tablename__ = "lot_totals"
-
-    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    product: Mapped[str] = mapped_column(String(40), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), primary_key=True)
-    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
     lots: Mapped[int] = mapped_column(BigInteger, default=0)
     units: Mapped[int] = mapped_column(BigInteger, default=0)
     distributed: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -33,12 +27,32 @@ class LotTotals(Base):
     releasable: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class LotTotals(_Sums, Base):
+    """Per source (supplier, product), status and disposition: scorecards, supplier filters."""
+
+    __tablename__ = "lot_totals"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotProductTotals(_Sums, Base):
+    """Per product, status and disposition: a hundred rows for the unfiltered summary."""
+
+    __tablename__ = "lot_product_totals"
+
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
 class LotReasonTotals(Base):
-    """How many lots carry each warning or critical reason code, per source/status/disposition."""
+    """How many lots carry each warning or critical reason code, per product/status/disposition."""
 
     __tablename__ = "lot_reason_totals"
 
-    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     product: Mapped[str] = mapped_column(String(40), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -63,7 +77,7 @@ class DataVersion(Base):
 
     Bumped just before commit under the row's lock, so versions follow commit order: a
     reader that saw version n has seen every change committed with a version <= n. ETags
-    are built from it.
+    are built from it. The row starts at the clock (microseconds), not at 1.
     """
 
     __tablename__ = "data_versions"

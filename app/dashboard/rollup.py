@@ -9,6 +9,7 @@ This covers every ORM write to a lot (every service goes through the ORM and
 refresh_decision). Bulk loads that bypass the ORM (the seed) call rebuild_rollups.
 """
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +26,21 @@ from sqlalchemy import (
     event,
     func,
     inspect,
-    literal,
     literal_column,
     select,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
-from app.dashboard.models import DataVersion, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import (
+    DataVersion,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
 from app.decisions.models import SourceQuality
 from app.lots.models import Lot
 from app.suppliers.models import Supplier
@@ -65,6 +72,7 @@ _LOT_ATTRIBUTES = (
 _VERSIONED = (Lot, SourceQuality, Supplier)
 
 Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
+ProductBucket = tuple[str, str, str]  # product, status, disposition
 WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
 
 
@@ -100,7 +108,7 @@ def contribution(value: Callable[[str], Any]) -> Contribution:
 @dataclass
 class Deltas:
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
-    reasons: Counter[tuple[Bucket, str]] = field(default_factory=Counter)
+    reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
     changed: bool = False
 
@@ -108,10 +116,18 @@ class Deltas:
         current = self.totals.setdefault(part.bucket, [0] * len(TOTAL_FIELDS))
         for index, amount in enumerate(part.sums):
             current[index] += sign * amount
+        product_bucket = part.bucket[1:]
         for code in part.codes:
-            self.reasons[(part.bucket, code)] += sign
-        _supplier_id, product, status, disposition = part.bucket
-        self.weekly[(part.week, product, status, disposition)] += sign
+            self.reasons[(product_bucket, code)] += sign
+        self.weekly[(part.week, *product_bucket)] += sign
+
+    def product_totals(self) -> dict[ProductBucket, list[int]]:
+        collapsed: dict[ProductBucket, list[int]] = {}
+        for bucket, sums in self.totals.items():
+            current = collapsed.setdefault(bucket[1:], [0] * len(TOTAL_FIELDS))
+            for index, amount in enumerate(sums):
+                current[index] += amount
+        return collapsed
 
 
 def _previous(state: InstanceState[Lot], name: str) -> Any:
@@ -189,7 +205,10 @@ def _upsert(executor: Executor, table: Any, keys: Sequence[str], fields: Sequenc
 
 
 def bump_version(executor: Executor) -> None:
-    statement = _insert(executor, DataVersion).values(name=VERSION_NAME, value=1)
+    # A new row (fresh or emptied database) starts from the clock, not from 1, so a version
+    # number never comes back with other data behind it (ETags and cached answers use it).
+    first = time.time_ns() // 1000
+    statement = _insert(executor, DataVersion).values(name=VERSION_NAME, value=first)
     executor.execute(
         statement.on_conflict_do_update(
             index_elements=["name"], set_={"value": DataVersion.value + 1}
@@ -198,32 +217,37 @@ def bump_version(executor: Executor) -> None:
 
 
 _BUCKET = ("supplier_id", "product", "status", "disposition")
+_PRODUCT_BUCKET = _BUCKET[1:]
+_REASON_KEYS = (*_PRODUCT_BUCKET, "code")
+_WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
+
+
+def _upsert_rows(
+    executor: Executor,
+    table: Any,
+    keys: Sequence[str],
+    fields: Sequence[str],
+    changes: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
+) -> None:
+    """Add the changes to the rows, in key order (so concurrent writers lock alike)."""
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **dict(zip(fields, amounts, strict=True))}
+        for key, amounts in sorted(changes)
+        if any(amounts)
+    ]
+    if rows:
+        executor.execute(_upsert(executor, table, keys, fields), rows)
 
 
 def apply_deltas(session: Session, deltas: Deltas) -> None:
-    totals = [
-        {**dict(zip(_BUCKET, bucket, strict=True)), **dict(zip(TOTAL_FIELDS, sums, strict=True))}
-        for bucket, sums in sorted(deltas.totals.items())
-        if any(sums)
-    ]
-    if totals:
-        session.execute(_upsert(session, LotTotals, _BUCKET, TOTAL_FIELDS), totals)
-    reasons = [
-        {**dict(zip(_BUCKET, bucket, strict=True)), "code": code, "lots": n}
-        for (bucket, code), n in sorted(deltas.reasons.items())
-        if n
-    ]
-    if reasons:
-        reason_keys = (*_BUCKET, "code")
-        session.execute(_upsert(session, LotReasonTotals, reason_keys, ("lots",)), reasons)
-    weekly = [
-        {"week": week, "product": product, "status": status, "disposition": disposition, "lots": n}
-        for (week, product, status, disposition), n in sorted(deltas.weekly.items())
-        if n
-    ]
-    if weekly:
-        week_keys = ("week", "product", "status", "disposition")
-        session.execute(_upsert(session, LotWeekly, week_keys, ("lots",)), weekly)
+    _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, deltas.totals.items())
+    _upsert_rows(
+        session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, deltas.product_totals().items()
+    )
+    reasons = (((*bucket, code), (n,)) for (bucket, code), n in deltas.reasons.items())
+    _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
+    weekly = ((key, (n,)) for key, n in deltas.weekly.items())
+    _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
     bump_version(session)
 
 
@@ -255,38 +279,37 @@ def week_expression(dialect: str) -> ColumnElement[Any]:
 def rebuild_rollups(session: Executor) -> None:
     """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
     dialect = dialect_of(session)
-    for table in (LotTotals, LotReasonTotals, LotWeekly):
+    for table in (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly):
         session.execute(delete(table))
-    keys = [getattr(Lot, name) for name in _BUCKET]
     sums = [func.count().label("lots")] + [
         func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
     ]
-    session.execute(
-        _insert(session, LotTotals).from_select(
-            [*_BUCKET, *TOTAL_FIELDS], select(*keys, *sums).group_by(*keys)
+    for table, names in ((LotTotals, _BUCKET), (LotProductTotals, _PRODUCT_BUCKET)):
+        keys = [getattr(Lot, name) for name in names]
+        session.execute(
+            _insert(session, table).from_select(
+                [*names, *TOTAL_FIELDS], select(*keys, *sums).group_by(*keys)
+            )
         )
-    )
     element, code, severity = reason_elements(dialect)
     distinct_codes = (
-        select(Lot.id, *keys, code.label("code"))
+        select(Lot.id, Lot.product, Lot.status, Lot.disposition, code.label("code"))
         .select_from(Lot)
-        .join(element, literal(True))
+        .join(element, true())
         .where(severity.in_(REASON_SEVERITIES))
         .distinct()
         .subquery()
     )
-    by_code = [distinct_codes.c[name] for name in (*_BUCKET, "code")]
+    by_code = [distinct_codes.c[name] for name in _REASON_KEYS]
     session.execute(
         _insert(session, LotReasonTotals).from_select(
-            [*_BUCKET, "code", "lots"], select(*by_code, func.count()).group_by(*by_code)
+            [*_REASON_KEYS, "lots"], select(*by_code, func.count()).group_by(*by_code)
         )
     )
-    week = week_expression(dialect)
-    weekly_keys = [week, Lot.product, Lot.status, Lot.disposition]
+    weekly_keys = [week_expression(dialect), Lot.product, Lot.status, Lot.disposition]
     session.execute(
         _insert(session, LotWeekly).from_select(
-            ["week", "product", "status", "disposition", "lots"],
-            select(*weekly_keys, func.count()).group_by(*weekly_keys),
+            [*_WEEK_KEYS, "lots"], select(*weekly_keys, func.count()).group_by(*weekly_keys)
         )
     )
     bump_version(session)

@@ -27,16 +27,15 @@ Filters = Annotated[LotFilters, Depends(lot_filters)]
 )
 async def dashboard_summary(
     request: Request,
-    response: Response,
     session: SessionDep,
     _actor: AnyRole,
     filters: Filters,
     if_none_match: IfNoneMatch = None,
-) -> Summary | Response:
+) -> Response:
     """Lots and units by status and disposition, unit movements, rejection rates, the most
     frequent reasons and a weekly series, over the lots matching the filters."""
     return await conditional(
-        session, request, response, if_none_match, lambda: service.summary(session, filters)
+        session, request, if_none_match, lambda: service.summary(session, filters)
     )
 
 
@@ -48,7 +47,6 @@ async def dashboard_summary(
 )
 async def supplier_scorecards(
     request: Request,
-    response: Response,
     session: SessionDep,
     _actor: AnyRole,
     filters: Filters,
@@ -66,7 +64,7 @@ async def supplier_scorecards(
     ] = "-lots_received",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> ScorecardPage | Response:
+) -> Response:
     """Per supplier (and product): lots received, accepted, restricted, rejected, the
     rejection rate, units to recall, and the sampling severity and discontinuation in force.
     Ties are broken by supplier id and product."""
@@ -80,10 +78,10 @@ async def supplier_scorecards(
         )
 
     async def page() -> ScorecardPage:
-        cards = await service.scorecards(session, filters, per_product=by == "source", sort=sort)
-        end = offset + limit
-        return ScorecardPage(
-            items=cards[offset:end], total=len(cards), next_offset=end if end < len(cards) else None
+        total, cards = await service.scorecards(
+            session, filters, per_product=by == "source", sort=sort, offset=offset, limit=limit
         )
+        end = offset + limit
+        return ScorecardPage(items=cards, total=total, next_offset=end if end < total else None)
 
-    return await conditional(session, request, response, if_none_match, page)
+    return await conditional(session, request, if_none_match, page)

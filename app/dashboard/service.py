@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import BigInteger, case, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.models import LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import LotProductTotals, LotReasonTotals, LotTotals, LotWeekly
 from app.dashboard.rollup import (
     REASON_SEVERITIES,
     SUMS,
@@ -38,8 +38,9 @@ from app.quality.decision import Status
 from app.quality.sampling import Severity
 from app.suppliers.models import Supplier
 
+# Filters the rollup tables can apply; any other filter reads the lots.
 SOURCE_ROLLUP_FILTERS = frozenset({"status", "disposition", "supplier_id", "product"})
-WEEKLY_ROLLUP_FILTERS = frozenset({"status", "disposition", "product"})
+PRODUCT_ROLLUP_FILTERS = frozenset({"status", "disposition", "product"})
 TOP_REASONS = 10
 DECIDED = (Status.accepted, Status.restricted, Status.rejected)
 
@@ -60,26 +61,37 @@ class Totals:
         return self.values[name]
 
 
+def _total(column: Any, name: str) -> Any:
+    # As bigint: a numeric sum would reach Python as Decimal, several times slower to read.
+    return cast(func.sum(column), BigInteger).label(name)
+
+
 async def grouped_totals(
-    session: AsyncSession, filters: LotFilters, by: Sequence[str]
+    session: AsyncSession,
+    filters: LotFilters,
+    by: Sequence[str],
+    fields: Sequence[str] = TOTAL_FIELDS,
 ) -> Sequence[Any]:
-    """Rows of the ``by`` columns with lots, units and every unit counter summed."""
+    """Rows of the ``by`` columns with ``fields`` (lots, units, unit counters) summed."""
     if filters.uses_only(SOURCE_ROLLUP_FILTERS):
-        sums = [func.sum(getattr(LotTotals, name)).label(name) for name in TOTAL_FIELDS]
-        keys = [getattr(LotTotals, name) for name in by]
-        conditions = filters.source_conditions(LotTotals)
+        by_product = filters.uses_only(PRODUCT_ROLLUP_FILTERS) and "supplier_id" not in by
+        table: Any = LotProductTotals if by_product else LotTotals
+        sums = [_total(getattr(table, name), name) for name in fields]
+        conditions = filters.source_conditions(table)
     else:
-        sums = [func.count().label("lots")] + [
-            func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
+        table = Lot
+        sums = [
+            func.count().label(name) if name == "lots" else _total(getattr(Lot, SUMS[name]), name)
+            for name in fields
         ]
-        keys = [getattr(Lot, name) for name in by]
         conditions = filters.conditions(_dialect(session))
+    keys = [getattr(table, name) for name in by]
     query = select(*keys, *sums).where(*conditions).group_by(*keys)
     return (await session.execute(query)).all()
 
 
 async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[ReasonCount]:
-    if filters.uses_only(SOURCE_ROLLUP_FILTERS):
+    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         lots = func.sum(LotReasonTotals.lots)
         query = (
             select(LotReasonTotals.code, lots)
@@ -114,7 +126,7 @@ def _as_date(value: Any) -> date:
 
 
 async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
-    if filters.uses_only(WEEKLY_ROLLUP_FILTERS):
+    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         week: Any = LotWeekly.week
         lots: Any = LotWeekly.lots
         status: Any = LotWeekly.status
@@ -220,6 +232,18 @@ class _Card:
     severity: str = Severity.normal
     discontinued: bool = False
 
+    @property
+    def lots_received(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def rejected(self) -> int:
+        return self.by_status[Status.rejected]
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return _rate(self.rejected, sum(self.by_status[s] for s in DECIDED))
+
     def merge(self, other: "_Card") -> None:
         for status, n in other.by_status.items():
             self.by_status[status] += n
@@ -228,34 +252,69 @@ class _Card:
         self.severity = max(self.severity, other.severity, key=_STRICTNESS.index)
         self.discontinued = self.discontinued or other.discontinued
 
-
-async def _cards(session: AsyncSession, filters: LotFilters) -> dict[tuple[int, str], _Card]:
-    cards: dict[tuple[int, str], _Card] = {}
-    for row in await grouped_totals(session, filters, ("supplier_id", "product", "status")):
-        card = cards.setdefault((row.supplier_id, row.product), _Card(row.supplier_id, row.product))
-        card.by_status[row.status] = card.by_status.get(row.status, 0) + int(row.lots)
-        card.units_received += int(row.units or 0)
-        card.units_recalled += int(row.to_recall or 0)
-    states = await session.execute(
-        select(
-            SourceQuality.supplier_id,
-            SourceQuality.product,
-            SourceQuality.severity,
-            SourceQuality.discontinued,
+    def out(self, supplier: Any) -> Scorecard:
+        counts = self.by_status
+        return Scorecard(
+            supplier_id=self.supplier_id,
+            supplier_name=supplier.name,
+            country=supplier.country,
+            product=self.product,
+            lots_received=self.lots_received,
+            accepted=counts[Status.accepted],
+            restricted=counts[Status.restricted],
+            rejected=self.rejected,
+            on_hold=counts[Status.on_hold],
+            suspect=counts[Status.suspect],
+            rejection_rate=self.rejection_rate,
+            units_received=self.units_received,
+            units_recalled=self.units_recalled,
+            severity=self.severity,
+            discontinued=self.discontinued,
         )
+
+
+async def _cards(session: AsyncSession, filters: LotFilters) -> list[_Card]:
+    cards: dict[tuple[int, str], _Card] = {}
+    by = ("supplier_id", "product", "status")
+    for row in await grouped_totals(session, filters, by, ("lots", "units", "to_recall")):
+        card = cards.get((row.supplier_id, row.product))
+        if card is None:
+            card = cards[(row.supplier_id, row.product)] = _Card(row.supplier_id, row.product)
+        card.by_status[row.status] += int(row.lots)
+        card.units_received += row.units or 0
+        card.units_recalled += row.to_recall or 0
+    states = select(
+        SourceQuality.supplier_id,
+        SourceQuality.product,
+        SourceQuality.severity,
+        SourceQuality.discontinued,
     )
-    for supplier_id, product, severity, discontinued in states:
+    if filters.supplier_id is not None:
+        states = states.where(SourceQuality.supplier_id == filters.supplier_id)
+    for supplier_id, product, severity, discontinued in await session.execute(states):
         found = cards.get((supplier_id, product))
         if found is not None:
             found.severity, found.discontinued = severity, discontinued
-    return {key: card for key, card in cards.items() if sum(card.by_status.values())}
+    return [card for _, card in sorted(cards.items()) if card.lots_received]
+
+
+def _by_supplier(cards: list[_Card]) -> list[_Card]:
+    merged: dict[int, _Card] = {}
+    for card in cards:
+        total = merged.get(card.supplier_id)
+        if total is None:
+            total = merged[card.supplier_id] = _Card(
+                card.supplier_id, None, severity=Severity.reduced
+            )
+        total.merge(card)
+    return list(merged.values())
 
 
 def _sort_key(sort: str) -> Any:
     name = sort.removeprefix("-")
     descending = sort.startswith("-")
 
-    def key(card: Scorecard) -> tuple[Any, ...]:
+    def key(card: _Card) -> tuple[Any, ...]:
         value = getattr(card, name)
         missing = value is None  # no rate yet: always last
         number = 0 if missing else (-value if descending else value)
@@ -265,46 +324,22 @@ def _sort_key(sort: str) -> Any:
 
 
 async def scorecards(
-    session: AsyncSession, filters: LotFilters, *, per_product: bool, sort: str
-) -> list[Scorecard]:
+    session: AsyncSession,
+    filters: LotFilters,
+    *,
+    per_product: bool,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[Scorecard]]:
+    """How many cards match, and the page of them in the requested order."""
     cards = await _cards(session, filters)
     if not per_product:
-        merged: dict[int, _Card] = {}
-        for (supplier_id, _product), card in sorted(cards.items()):
-            merged.setdefault(
-                supplier_id, _Card(supplier_id, None, severity=Severity.reduced)
-            ).merge(card)
-        cards = {(k, ""): v for k, v in merged.items()}
-    suppliers = {
-        row.id: row
-        for row in await session.execute(
-            select(Supplier.id, Supplier.name, Supplier.country).where(
-                Supplier.id.in_({card.supplier_id for card in cards.values()})
-            )
-        )
-    }
-    out = []
-    for card in cards.values():
-        counts = card.by_status
-        decided = sum(counts[s] for s in DECIDED)
-        supplier = suppliers[card.supplier_id]
-        out.append(
-            Scorecard(
-                supplier_id=card.supplier_id,
-                supplier_name=supplier.name,
-                country=supplier.country,
-                product=card.product,
-                lots_received=sum(counts.values()),
-                accepted=counts[Status.accepted],
-                restricted=counts[Status.restricted],
-                rejected=counts[Status.rejected],
-                on_hold=counts[Status.on_hold],
-                suspect=counts[Status.suspect],
-                rejection_rate=_rate(counts[Status.rejected], decided),
-                units_received=card.units_received,
-                units_recalled=card.units_recalled,
-                severity=card.severity,
-                discontinued=card.discontinued,
-            )
-        )
-    return sorted(out, key=_sort_key(sort))
+        cards = _by_supplier(cards)
+    page = sorted(cards, key=_sort_key(sort))[offset : offset + limit]
+    wanted = {card.supplier_id for card in page}
+    query = select(Supplier.id, Supplier.name, Supplier.country)
+    if len(wanted) <= 100:  # a page; an IN list beyond that costs more than it saves
+        query = query.where(Supplier.id.in_(wanted))
+    suppliers = {row.id: row for row in await session.execute(query)}
+    return len(cards), [card.out(suppliers[card.supplier_id]) for card in page]

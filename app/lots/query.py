@@ -64,7 +64,8 @@ class LotFilters:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def source_conditions(self, table: Any) -> list[ColumnElement[bool]]:
-        """The filters a rollup keyed by supplier, product, status and disposition can apply."""
+        """The filters a rollup keyed by (some of) supplier, product, status and disposition
+        can apply; the caller checks the table has the columns of the filters in use."""
         conditions: list[ColumnElement[bool]] = []
         if self.status:
             conditions.append(table.status.in_(self.status))

@@ -32,7 +32,6 @@ async def create_lot(
 )
 async def list_lots(
     request: Request,
-    response: Response,
     session: SessionDep,
     _actor: AnyRole,
     filters: Annotated[LotFilters, Depends(lot_filters)],
@@ -50,7 +49,7 @@ async def list_lots(
     cursor: Annotated[
         str | None, Query(min_length=1, max_length=1000, description="next_cursor of a page")
     ] = None,
-) -> LotPage | Response:
+) -> Response:
     """Lots matching the filters, one keyset page at a time."""
 
     async def page() -> LotPage:
@@ -59,7 +58,7 @@ async def list_lots(
             items=[service.lot_out(lot) for lot in rows.lots], next_cursor=rows.next_cursor
         )
 
-    return await conditional(session, request, response, if_none_match, page)
+    return await conditional(session, request, if_none_match, page)
 
 
 @router.get("/{lot_id}", operation_id="get_lot")

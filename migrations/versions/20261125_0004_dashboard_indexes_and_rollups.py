@@ -6,7 +6,7 @@ version the dashboards' ETags are built from.
 
 Revision ID: 0004
 Revises: 0002
-Create Date: 2026-11-25 13:46:00.707008
+Create Date: 2026-11-25 14:15:17.586122
 """
 
 from collections.abc import Sequence
@@ -31,20 +31,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_data_versions")),
     )
     op.create_table(
+        "lot_product_totals",
+        sa.Column("product", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("disposition", sa.String(length=30), nullable=False),
+        sa.Column("lots", sa.BigInteger(), nullable=False),
+        sa.Column("units", sa.BigInteger(), nullable=False),
+        sa.Column("distributed", sa.BigInteger(), nullable=False),
+        sa.Column("site_returned", sa.BigInteger(), nullable=False),
+        sa.Column("site_destroyed", sa.BigInteger(), nullable=False),
+        sa.Column("site_consumed", sa.BigInteger(), nullable=False),
+        sa.Column("returned_to_supplier", sa.BigInteger(), nullable=False),
+        sa.Column("to_recall", sa.BigInteger(), nullable=False),
+        sa.Column("to_return", sa.BigInteger(), nullable=False),
+        sa.Column("releasable", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "product", "status", "disposition", name=op.f("pk_lot_product_totals")
+        ),
+    )
+    op.create_table(
         "lot_reason_totals",
-        sa.Column("supplier_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("product", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("disposition", sa.String(length=30), nullable=False),
         sa.Column("code", sa.String(length=60), nullable=False),
         sa.Column("lots", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "supplier_id",
-            "product",
-            "status",
-            "disposition",
-            "code",
-            name=op.f("pk_lot_reason_totals"),
+            "product", "status", "disposition", "code", name=op.f("pk_lot_reason_totals")
         ),
     )
     op.create_table(
@@ -120,5 +133,6 @@ def downgrade() -> None:
     op.drop_table("lot_weekly")
     op.drop_table("lot_totals")
     op.drop_table("lot_reason_totals")
+    op.drop_table("lot_product_totals")
     op.drop_table("data_versions")
     # ### end Alembic commands ###

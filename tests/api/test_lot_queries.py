@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.dashboard.rollup import bump_version
 from app.lots.models import Lot
 from tests.api import factories
 from tests.api.factories import fields, problem
@@ -76,6 +77,7 @@ async def lots(admin: httpx.AsyncClient, engine: AsyncEngine) -> Lots:
             await connection.execute(
                 update(Lot).where(Lot.id == made[name]["id"]).values(decided_at=value)
             )
+        await connection.run_sync(bump_version)
     return made
 
 
