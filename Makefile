@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+LOTS ?= 100000
+SEED ?= 1
 
 .PHONY: run test lint migrate seed bench clean
 
@@ -21,6 +23,10 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(BIN)/alembic upgrade head
+
+# Synthetic data in LOTGATE_DATABASE_URL (migrated first): make seed LOTS=1000000
+seed: migrate
+	$(BIN)/lotgate seed --lots $(LOTS) --seed $(SEED)
 
 run: migrate
 	$(BIN)/lotgate bootstrap

@@ -1,6 +1,7 @@
 """`lotgate` command line: API keys and start-up chores."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -19,6 +20,7 @@ from app.imports import client as import_client
 from app.imports.columns import ImportKind
 from app.imports.jobs import ImportContext
 from app.imports.runners import ProcrastinateRunner
+from app.seed.run import seed as seed_database
 
 cli = typer.Typer(help="lotgate: quality-inspection tracker", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys", no_args_is_help=True)
@@ -134,6 +136,27 @@ def worker() -> None:
             await engine.dispose()
 
     asyncio.run(work())
+
+
+@cli.command("seed")
+def seed_command(
+    lots: Annotated[int, typer.Option(min=1, max=50_000_000, help="How many lots to create")],
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same data")] = 1,
+    database_url: Annotated[
+        str | None, typer.Option(help="Default: LOTGATE_DATABASE_URL (must be migrated)")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="PostgreSQL: processes building lots")
+    ] = max(1, os.cpu_count() or 1),
+) -> None:
+    """Fill the database with realistic synthetic lots, decided by the real engine."""
+    url = database_url or get_settings().database_url
+    report = asyncio.run(seed_database(url, lots, seed, workers, say=typer.echo))
+    rows = ", ".join(f"{n} {table}" for table, n in sorted(report.rows.items()))
+    typer.echo(
+        f"Seeded {report.lots} lots from {report.suppliers} suppliers in "
+        f"{report.seconds:.1f} s ({report.lots / report.seconds:,.0f} lots/s): {rows}"
+    )
 
 
 def main() -> None:

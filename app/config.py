@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     policy_wrong_category_means_return: bool = False
     policy_equivalences: list[EquivalenceSetting] = []
     concession_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Dashboard answers kept per process, keyed by their ETag (data version + query); 0: none.
+    answer_cache_entries: int = Field(default=128, ge=0, le=100_000)
 
     # Bulk imports (app/imports): files up to import_sync_max_rows rows are imported inside
     # the request; larger ones become a job. import_worker_in_api: run the job worker inside

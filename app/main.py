@@ -8,6 +8,7 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as keys_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
+from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
 from app.decisions.expiry import run_expiry_loop
 from app.decisions.policy import policy_from_settings
@@ -41,6 +42,7 @@ def api_router(max_body_bytes: int) -> APIRouter:
     # and so that the middleware can answer a refusal as problem+json.
     router = APIRouter(prefix=API_PREFIX, max_body_size=max_body_bytes, responses=PROBLEM_RESPONSES)
     for feature in (
+        dashboard_router,  # before suppliers: /suppliers/scorecards is not a supplier id
         suppliers_router,
         products_router,
         lots_router,

@@ -3,6 +3,14 @@
 from app.audit.models import AuditRecord
 from app.auth.models import ApiKey
 from app.certificates.models import Certificate
+from app.dashboard import rollup as _rollup  # noqa: F401 - keeps the rollups in step
+from app.dashboard.models import (
+    DataVersion,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
 from app.db import Base
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.distributions.models import Distribution, SiteReturn
@@ -20,12 +28,17 @@ __all__ = [
     "Base",
     "Certificate",
     "Concession",
+    "DataVersion",
     "DecisionEvent",
     "Distribution",
     "IdempotencyRecord",
     "ImportJob",
     "Inspection",
     "Lot",
+    "LotProductTotals",
+    "LotReasonTotals",
+    "LotTotals",
+    "LotWeekly",
     "RecallAcknowledgement",
     "Reinstatement",
     "ReturnAuthorisation",

@@ -16,6 +16,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate
+from app.dashboard.rollup import contribution, note_lot_change
 from app.db import utcnow
 from app.decisions.metrics import count_after_commit
 from app.decisions.models import Concession, DecisionEvent, SourceQuality
@@ -98,8 +99,13 @@ async def refresh_decisions(
     trigger: str,
     actor: str,
     now: datetime | None = None,
+    new_lot_ids: frozenset[int] = frozenset(),
 ) -> BulkRefresh:
-    """Decide the given lots again; store each decision and append events where they changed."""
+    """Decide the given lots again; store each decision and append events where they changed.
+
+    ``new_lot_ids``: lots inserted in this transaction without the ORM, which the
+    dashboard totals do not count yet.
+    """
     now = now or utcnow()
     ids = sorted(set(lot_ids))
     events = 0
@@ -122,6 +128,9 @@ async def refresh_decisions(
             )
             result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
             updates.append({"id": lot.id, **result.columns})
+            before = None if lot.id in new_lot_ids else contribution(lot._mapping.__getitem__)
+            after = contribution(lambda name: result.columns.get(name, lot._mapping[name]))  # noqa: B023
+            note_lot_change(session.sync_session, before, after)
             if result.event is not None:
                 new_events.append(result.event)
             if result.outcome is not None:

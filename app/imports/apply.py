@@ -93,7 +93,13 @@ async def apply_rows(
         created = await _insert(session, Certificate, values, batch_rows, progress)
         touched = {row.lot_id for row in certificates}
     refreshed = await refresh_decisions(
-        session, touched, policy=policy, trigger=f"import:{import_id}", actor=actor, now=now
+        session,
+        touched,
+        policy=policy,
+        trigger=f"import:{import_id}",
+        actor=actor,
+        now=now,
+        new_lot_ids=frozenset(created) if kind == ImportKind.lots else frozenset(),
     )
     summary = {
         "kind": kind.value,

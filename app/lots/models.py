@@ -43,6 +43,19 @@ class Lot(Base):
         Index("ix_lots_source_received", "supplier_id", "product", "received_at"),
         Index("ix_lots_decision_valid_until", "decision_valid_until"),
         Index("ix_lots_status_id", "status", "id"),
+        # Filtered, keyset-paged lists (GET /lots, dashboards): an equality prefix, then the
+        # sort key and id, so a page is one index range read in order.
+        Index("ix_lots_status_received", "status", "received_at", "id"),
+        Index("ix_lots_product_status_received", "product", "status", "received_at", "id"),
+        Index("ix_lots_supplier_received", "supplier_id", "received_at", "id"),
+        Index("ix_lots_manufacturer_received", "manufacturer_id", "received_at", "id"),
+        Index("ix_lots_decided_at_id", "decided_at", "id"),
+        # Lot number prefix search (q=): LIKE 'abc%' needs the pattern opclass on PostgreSQL.
+        Index(
+            "ix_lots_lot_number_prefix",
+            "lot_number",
+            postgresql_ops={"lot_number": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,14 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
+from app.dashboard.etag import IfNoneMatch, conditional
 from app.decisions.service import refresh_decision
 from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
 from app.lots import service
-from app.lots.schemas import LotCreate, LotOut
-from app.schemas import MAX_ID, EntityId
+from app.lots.query import MAX_PAGE, SORTS, LotFilters, lot_filters, lot_page
+from app.lots.schemas import LotCreate, LotOut, LotPage
+from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots", tags=["lots"])
 
@@ -22,15 +24,41 @@ async def create_lot(
     return service.lot_out(lot)
 
 
-@router.get("", operation_id="list_lots")
+@router.get(
+    "",
+    operation_id="list_lots",
+    response_model=LotPage,
+    responses={304: {"description": "Not modified since the ETag sent in If-None-Match"}},
+)
 async def list_lots(
+    request: Request,
     session: SessionDep,
     _actor: AnyRole,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-) -> list[LotOut]:
-    lots = await service.list_lots_page(session, limit=limit, after_id=after_id)
-    return [service.lot_out(lot) for lot in lots]
+    filters: Annotated[LotFilters, Depends(lot_filters)],
+    if_none_match: IfNoneMatch = None,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="received_at or decided_at; prefix - for descending. "
+            "A NULL decided_at sorts before every time.",
+            json_schema_extra={"enum": list(SORTS)},
+        ),
+    ] = "-received_at",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=1000, description="next_cursor of a page")
+    ] = None,
+) -> Response:
+    """Lots matching the filters, one keyset page at a time."""
+
+    async def page() -> LotPage:
+        rows = await lot_page(session, filters, sort=sort, limit=limit, cursor=cursor)
+        return LotPage(
+            items=[service.lot_out(lot) for lot in rows.lots], next_cursor=rows.next_cursor
+        )
+
+    return await conditional(session, request, if_none_match, page)
 
 
 @router.get("/{lot_id}", operation_id="get_lot")

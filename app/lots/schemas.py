@@ -69,3 +69,11 @@ class LotOut(OutputModel):
     decided_at: datetime | None
     policy_version: str | None
     quantities: LotQuantities
+
+
+class LotPage(OutputModel):
+    items: list[LotOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= (with the same filters and sort) for the next page; "
+        "null on the last page"
+    )

@@ -89,10 +89,3 @@ async def create_lot(session: AsyncSession, actor: Actor, data: LotCreate) -> Lo
     await session.flush()
     audit.record(session, actor, "lot.create", "lot", lot.id, after=lot_snapshot(lot))
     return lot
-
-
-async def list_lots_page(session: AsyncSession, *, limit: int, after_id: int | None) -> list[Lot]:
-    query = select(Lot).order_by(Lot.id).limit(limit)
-    if after_id is not None:
-        query = query.where(Lot.id > after_id)
-    return list(await session.scalars(query))

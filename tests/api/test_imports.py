@@ -472,3 +472,31 @@ async def test_certificate_rows_use_the_certificate_rules(
     assert "valid_until is before valid_from" in found[(3, None)]
     assert body["errors"][1]["field"] == "file[3]"
     assert await count(engine, Certificate) == 0
+
+
+async def test_imports_keep_the_dashboard_totals(
+    inspector: httpx.AsyncClient, viewer: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    from tests.api.test_dashboard import rollup_snapshot
+
+    supplier = (await factories.supplier(inspector))["id"]
+    manifest = csv_file(
+        LOT_HEADER,
+        [
+            ["DASH-1", supplier, "FFP2", "FFP2", 10_000, "2020-03-21T09:00:00Z"],
+            ["DASH-2", supplier, "KN95", "FFP2", 5_000, "2020-03-22T09:00:00Z"],
+        ],
+    )
+    created = await post_import(inspector, "lots", manifest, filename="lots.csv")
+    assert created.status_code == 201, created.text
+    first, second = ids_from(created.json()["result"]["created_ids"])
+    results = csv_file(INSPECTION_HEADER, [lab_row(first, 60.0)])
+    assert (
+        await post_import(inspector, "inspections", results, filename="lab.csv")
+    ).status_code == 201
+    summary = (await viewer.get("/dashboard/summary")).json()
+    assert summary["lots"] == 2 and summary["units"]["received"] == 15_000
+    assert summary["by_status"]["suspect"]["lots"] == 1
+    assert summary["by_status"]["on_hold"]["lots"] == 1
+    assert await rollup_snapshot(engine, rebuilt=True) == await rollup_snapshot(engine)
+    assert second > first

@@ -89,7 +89,7 @@ async def test_unknown_supplier_and_non_manufacturer(inspector: httpx.AsyncClien
     body = problem(not_maker, 422)
     assert fields(body) == {"body.manufacturer_id"}
     assert "manufacturer role" in body["detail"]
-    assert (await inspector.get("/lots")).json() == []
+    assert (await inspector.get("/lots")).json() == {"items": [], "next_cursor": None}
 
 
 async def test_products_catalogue(viewer: httpx.AsyncClient) -> None:

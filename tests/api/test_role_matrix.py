@@ -54,6 +54,8 @@ EXPECTED: dict[tuple[str, str], set[Role] | str] = {
     ("GET", "/api/v1/lots/{lot_id}/recall"): ALL,
     ("POST", "/api/v1/lots/{lot_id}/recall/acknowledgements"): RETURNS,
     ("GET", "/api/v1/exports/reject-list"): RETURNS,
+    ("GET", "/api/v1/dashboard/summary"): ALL,
+    ("GET", "/api/v1/suppliers/scorecards"): ALL,
     ("POST", "/api/v1/imports"): INSPECT,
     ("GET", "/api/v1/imports/{import_id}"): ALL,
     ("GET", "/api/v1/imports/templates/{kind}"): ALL,

@@ -1,0 +1,102 @@
+"""ETags for query answers that are costly to compute.
+
+The tag hashes the data version (app.dashboard.models.DataVersion, one primary-key
+read) with the path and the query string, so it changes whenever the answer could,
+and a matching If-None-Match is answered 304 before the query runs. The version is
+read before the answer is computed: a change committed in between makes the body
+newer than its tag, never older, so a client is never stuck with a stale answer.
+"""
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Header, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.dashboard.models import DataVersion
+from app.dashboard.rollup import VERSION_NAME
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=2000,
+        description="An ETag from an earlier answer: 304 without a body if nothing changed",
+    ),
+]
+
+
+async def data_version(session: AsyncSession) -> int:
+    value = await session.scalar(select(DataVersion.value).where(DataVersion.name == VERSION_NAME))
+    return int(value or 0)
+
+
+async def query_etag(session: AsyncSession, request: Request) -> str:
+    version = await data_version(session)
+    query = sorted(request.query_params.multi_items())
+    text = repr((version, request.url.path, query))
+    return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison, as If-None-Match requires (RFC 9110 13.1.2)."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class AnswerCache:
+    """Serialized answers by ETag, least recently used dropped first.
+
+    An ETag names the data version, path and query, so a cached body is exactly what
+    computing it again would give: polling clients that send no If-None-Match still
+    cost one version read instead of the query.
+    """
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.bodies: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, etag: str) -> bytes | None:
+        body = self.bodies.get(etag)
+        if body is not None:
+            self.bodies.move_to_end(etag)
+        return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        if self.entries:
+            self.bodies[etag] = body
+            while len(self.bodies) > self.entries:
+                self.bodies.popitem(last=False)
+
+
+def answer_cache(request: Request) -> AnswerCache:
+    state = request.app.state
+    if not hasattr(state, "answer_cache"):
+        state.answer_cache = AnswerCache(state.settings.answer_cache_entries)
+    cache: AnswerCache = state.answer_cache
+    return cache
+
+
+async def conditional(
+    session: AsyncSession,
+    request: Request,
+    if_none_match: str | None,
+    compute: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """304 when the client's ETag is current; else the answer, cached or computed, tagged."""
+    etag = await query_etag(session, request)
+    headers = {"ETag": etag}
+    if matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    cache = answer_cache(request)
+    body = cache.get(etag)
+    if body is None:
+        body = (await compute()).model_dump_json().encode()
+        cache.put(etag, body)
+    return Response(body, media_type="application/json", headers=headers)

@@ -1,0 +1,86 @@
+"""Running totals that dashboards read instead of scanning every lot.
+
+Kept up to date by app.dashboard.rollup on every ORM write to a lot (in the same
+transaction), rebuilt from the lots by ``rebuild_rollups`` after bulk loads.
+"""
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class _Sums:
+    """Lots and their unit counters summed (the names app.dashboard.rollup.SUMS lists)."""
+
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    distributed: Mapped[int] = mapped_column(BigInteger, default=0)
+    site_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    site_destroyed: Mapped[int] = mapped_column(BigInteger, default=0)
+    site_consumed: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_to_supplier: Mapped[int] = mapped_column(BigInteger, default=0)
+    to_recall: Mapped[int] = mapped_column(BigInteger, default=0)
+    to_return: Mapped[int] = mapped_column(BigInteger, default=0)
+    releasable: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotTotals(_Sums, Base):
+    """Per source (supplier, product), status and disposition: scorecards, supplier filters."""
+
+    __tablename__ = "lot_totals"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotProductTotals(_Sums, Base):
+    """Per product, status and disposition: a hundred rows for the unfiltered summary."""
+
+    __tablename__ = "lot_product_totals"
+
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotReasonTotals(Base):
+    """How many lots carry each warning or critical reason code, per product/status/disposition."""
+
+    __tablename__ = "lot_reason_totals"
+
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotWeekly(Base):
+    """Lots per week received (Monday, UTC), product, status and disposition."""
+
+    __tablename__ = "lot_weekly"
+
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DataVersion(Base):
+    """A counter bumped by every transaction that changes lots, sources or suppliers.
+
+    Bumped just before commit under the row's lock, so versions follow commit order: a
+    reader that saw version n has seen every change committed with a version <= n. ETags
+    are built from it. The row starts at the clock (microseconds), not at 1.
+    """
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,325 @@
+"""Keep the dashboard totals in step with the lots, inside the writing transaction.
+
+After every flush the lots that changed are compared with their previous state; the
+difference (one lot leaving one bucket and entering another) is collected on the
+session and written, sorted by key so concurrent writers lock rows in the same order,
+just before commit, together with a bump of the data version. A rollback drops it.
+
+This covers every ORM write to a lot (every service goes through the ORM and
+refresh_decision). Bulk decisions (imports) report each lot through note_lot_change;
+bulk loads that bypass both (the seed) call rebuild_rollups.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Insert,
+    cast,
+    delete,
+    event,
+    func,
+    inspect,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import InstanceState, Session, UOWTransaction
+
+from app.dashboard.models import (
+    DataVersion,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
+from app.decisions.models import SourceQuality
+from app.lots.models import Lot
+from app.suppliers.models import Supplier
+
+VERSION_NAME = "lots"
+# Summed per bucket: the rollup column and the lot attribute it sums (lots counts 1 each).
+SUMS: Mapping[str, str] = {
+    "units": "quantity",
+    "distributed": "distributed",
+    "site_returned": "site_returned",
+    "site_destroyed": "site_destroyed",
+    "site_consumed": "site_consumed",
+    "returned_to_supplier": "returned_to_supplier",
+    "to_recall": "to_recall",
+    "to_return": "to_return",
+    "releasable": "releasable",
+}
+TOTAL_FIELDS: tuple[str, ...] = ("lots", *SUMS)
+REASON_SEVERITIES = ("warning", "critical")
+_LOT_ATTRIBUTES = (
+    "supplier_id",
+    "product",
+    "status",
+    "disposition",
+    "received_at",
+    "reasons",
+    *SUMS.values(),
+)
+_VERSIONED = (Lot, SourceQuality, Supplier)
+
+Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
+ProductBucket = tuple[str, str, str]  # product, status, disposition
+WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday (UTC) of the week a moment falls in."""
+    day = moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+    return day - timedelta(days=day.weekday())
+
+
+def reason_codes(reasons: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    return frozenset(str(r["code"]) for r in reasons if r.get("severity") in REASON_SEVERITIES)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one lot adds to the rollups."""
+
+    bucket: Bucket
+    week: date
+    sums: tuple[int, ...]
+    codes: frozenset[str]
+
+
+def contribution(value: Callable[[str], Any]) -> Contribution:
+    return Contribution(
+        bucket=(value("supplier_id"), value("product"), value("status"), value("disposition")),
+        week=week_of(value("received_at")),
+        sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
+        codes=reason_codes(value("reasons") or ()),
+    )
+
+
+@dataclass
+class Deltas:
+    totals: dict[Bucket, list[int]] = field(default_factory=dict)
+    reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
+    weekly: Counter[WeekBucket] = field(default_factory=Counter)
+    changed: bool = False
+
+    def add(self, part: Contribution, sign: int) -> None:
+        current = self.totals.setdefault(part.bucket, [0] * len(TOTAL_FIELDS))
+        for index, amount in enumerate(part.sums):
+            current[index] += sign * amount
+        product_bucket = part.bucket[1:]
+        for code in part.codes:
+            self.reasons[(product_bucket, code)] += sign
+        self.weekly[(part.week, *product_bucket)] += sign
+
+    def product_totals(self) -> dict[ProductBucket, list[int]]:
+        collapsed: dict[ProductBucket, list[int]] = {}
+        for bucket, sums in self.totals.items():
+            current = collapsed.setdefault(bucket[1:], [0] * len(TOTAL_FIELDS))
+            for index, amount in enumerate(sums):
+                current[index] += amount
+        return collapsed
+
+
+def _previous(state: InstanceState[Lot], name: str) -> Any:
+    history = state.attrs[name].history
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    return history.added[0] if history.added else None
+
+
+_KEY = "lotgate.rollup"
+
+
+def _deltas(session: Session) -> Deltas:
+    found = session.info.get(_KEY)
+    if found is None:
+        found = session.info[_KEY] = Deltas()
+    assert isinstance(found, Deltas)
+    return found
+
+
+def note_lot_change(
+    session: Session, before: Contribution | None, after: Contribution | None
+) -> None:
+    """One lot moved between buckets (None: it did not exist / no longer exists)."""
+    deltas = _deltas(session)
+    deltas.changed = True
+    if before != after:
+        if before is not None:
+            deltas.add(before, -1)
+        if after is not None:
+            deltas.add(after, +1)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: UOWTransaction) -> None:
+    # Here new/dirty and attribute history still describe the flush that just ran.
+    for obj in chain(session.new, session.dirty):
+        if not isinstance(obj, _VERSIONED):
+            continue
+        _deltas(session).changed = True
+        if not isinstance(obj, Lot):
+            continue
+        state = inspect(obj)
+        after = contribution(lambda name: getattr(obj, name))  # noqa: B023 - used at once
+        before = None if obj in session.new else contribution(lambda n: _previous(state, n))  # noqa: B023
+        note_lot_change(session, before, after)
+
+
+@event.listens_for(Session, "before_commit")
+def _write(session: Session) -> None:
+    session.flush()  # before_commit runs before the commit's own flush
+    deltas = session.info.pop(_KEY, None)
+    if isinstance(deltas, Deltas) and deltas.changed:
+        apply_deltas(session, deltas)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+Executor = Session | Connection
+
+
+def dialect_of(executor: Executor) -> str:
+    if isinstance(executor, Session):
+        return executor.get_bind().dialect.name
+    return executor.dialect.name
+
+
+def _insert(executor: Executor, table: Any) -> Any:
+    dialect = dialect_of(executor)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert(executor: Executor, table: Any, keys: Sequence[str], fields: Sequence[str]) -> Insert:
+    statement = _insert(executor, table)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=list(keys),
+        set_={f: getattr(table, f) + statement.excluded[f] for f in fields},
+    )
+
+
+def bump_version(executor: Executor) -> None:
+    # A new row (fresh or emptied database) starts from the clock, not from 1, so a version
+    # number never comes back with other data behind it (ETags and cached answers use it).
+    first = time.time_ns() // 1000
+    statement = _insert(executor, DataVersion).values(name=VERSION_NAME, value=first)
+    executor.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name"], set_={"value": DataVersion.value + 1}
+        )
+    )
+
+
+_BUCKET = ("supplier_id", "product", "status", "disposition")
+_PRODUCT_BUCKET = _BUCKET[1:]
+_REASON_KEYS = (*_PRODUCT_BUCKET, "code")
+_WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
+
+
+def _upsert_rows(
+    executor: Executor,
+    table: Any,
+    keys: Sequence[str],
+    fields: Sequence[str],
+    changes: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
+) -> None:
+    """Add the changes to the rows, in key order (so concurrent writers lock alike)."""
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **dict(zip(fields, amounts, strict=True))}
+        for key, amounts in sorted(changes)
+        if any(amounts)
+    ]
+    if rows:
+        executor.execute(_upsert(executor, table, keys, fields), rows)
+
+
+def apply_deltas(session: Session, deltas: Deltas) -> None:
+    _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, deltas.totals.items())
+    _upsert_rows(
+        session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, deltas.product_totals().items()
+    )
+    reasons = (((*bucket, code), (n,)) for (bucket, code), n in deltas.reasons.items())
+    _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
+    weekly = ((key, (n,)) for key, n in deltas.weekly.items())
+    _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
+    bump_version(session)
+
+
+def reason_elements(dialect: str) -> tuple[Any, ColumnElement[Any], ColumnElement[Any]]:
+    """Lots x their reasons: the table-valued JSON function, the code and the severity."""
+    if dialect == "postgresql":
+        element = func.json_array_elements(Lot.reasons).table_valued("value", joins_implicitly=True)
+        return element, element.c.value.op("->>")("code"), element.c.value.op("->>")("severity")
+    element = func.json_each(Lot.reasons).table_valued("value", joins_implicitly=True)
+    return (
+        element,
+        func.json_extract(element.c.value, "$.code"),
+        func.json_extract(element.c.value, "$.severity"),
+    )
+
+
+def week_expression(dialect: str) -> ColumnElement[Any]:
+    """The Monday (UTC) of Lot.received_at, computed by the database.
+
+    Literal SQL (no bind parameters) so that PostgreSQL sees the same expression in the
+    select list and in GROUP BY.
+    """
+    if dialect == "postgresql":
+        utc = func.timezone(literal_column("'UTC'"), Lot.received_at)
+        return cast(func.date_trunc(literal_column("'week'"), utc), Date)
+    return func.date(Lot.received_at, literal_column("'-6 days'"), literal_column("'weekday 1'"))
+
+
+def rebuild_rollups(session: Executor) -> None:
+    """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
+    dialect = dialect_of(session)
+    for table in (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly):
+        session.execute(delete(table))
+    sums = [func.count().label("lots")] + [
+        func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
+    ]
+    for table, names in ((LotTotals, _BUCKET), (LotProductTotals, _PRODUCT_BUCKET)):
+        keys = [getattr(Lot, name) for name in names]
+        session.execute(
+            _insert(session, table).from_select(
+                [*names, *TOTAL_FIELDS], select(*keys, *sums).group_by(*keys)
+            )
+        )
+    element, code, severity = reason_elements(dialect)
+    distinct_codes = (
+        select(Lot.id, Lot.product, Lot.status, Lot.disposition, code.label("code"))
+        .select_from(Lot)
+        .join(element, true())
+        .where(severity.in_(REASON_SEVERITIES))
+        .distinct()
+        .subquery()
+    )
+    by_code = [distinct_codes.c[name] for name in _REASON_KEYS]
+    session.execute(
+        _insert(session, LotReasonTotals).from_select(
+            [*_REASON_KEYS, "lots"], select(*by_code, func.count()).group_by(*by_code)
+        )
+    )
+    weekly_keys = [week_expression(dialect), Lot.product, Lot.status, Lot.disposition]
+    session.execute(
+        _insert(session, LotWeekly).from_select(
+            [*_WEEK_KEYS, "lots"], select(*weekly_keys, func.count()).group_by(*weekly_keys)
+        )
+    )
+    bump_version(session)

@@ -1,0 +1,87 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth.dependencies import AnyRole
+from app.dashboard import service
+from app.dashboard.etag import IfNoneMatch, conditional
+from app.dashboard.schemas import ScorecardPage, Summary
+from app.deps import SessionDep
+from app.errors import invalid
+from app.lots.query import LotFilters, lot_filters
+
+router = APIRouter(tags=["dashboard"])
+
+BY = ("source", "supplier")
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified since the ETag sent in If-None-Match"}
+}
+Filters = Annotated[LotFilters, Depends(lot_filters)]
+
+
+@router.get(
+    "/dashboard/summary",
+    operation_id="dashboard_summary",
+    response_model=Summary,
+    responses=NOT_MODIFIED,
+)
+async def dashboard_summary(
+    request: Request,
+    session: SessionDep,
+    _actor: AnyRole,
+    filters: Filters,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Lots and units by status and disposition, unit movements, rejection rates, the most
+    frequent reasons and a weekly series, over the lots matching the filters."""
+    return await conditional(
+        session, request, if_none_match, lambda: service.summary(session, filters)
+    )
+
+
+@router.get(
+    "/suppliers/scorecards",
+    operation_id="supplier_scorecards",
+    response_model=ScorecardPage,
+    responses=NOT_MODIFIED,
+)
+async def supplier_scorecards(
+    request: Request,
+    session: SessionDep,
+    _actor: AnyRole,
+    filters: Filters,
+    if_none_match: IfNoneMatch = None,
+    by: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="source: one card per supplier and product; supplier: one per supplier",
+            json_schema_extra={"enum": list(BY)},
+        ),
+    ] = "source",
+    sort: Annotated[
+        str, Query(max_length=30, json_schema_extra={"enum": list(service.SCORECARD_SORTS)})
+    ] = "-lots_received",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """Per supplier (and product): lots received, accepted, restricted, rejected, the
+    rejection rate, units to recall, and the sampling severity and discontinuation in force.
+    Ties are broken by supplier id and product."""
+    if by not in BY:
+        raise invalid("query.by", f"must be one of: {', '.join(BY)}", allowed=list(BY))
+    if sort not in service.SCORECARD_SORTS:
+        raise invalid(
+            "query.sort",
+            f"must be one of: {', '.join(service.SCORECARD_SORTS)}",
+            allowed=list(service.SCORECARD_SORTS),
+        )
+
+    async def page() -> ScorecardPage:
+        total, cards = await service.scorecards(
+            session, filters, per_product=by == "source", sort=sort, offset=offset, limit=limit
+        )
+        end = offset + limit
+        return ScorecardPage(items=cards, total=total, next_offset=end if end < total else None)
+
+    return await conditional(session, request, if_none_match, page)

@@ -1,0 +1,230 @@
+"""Load benchmark: the dashboards' reads at 16 concurrent clients, against a no-database
+baseline measured in the same run.
+
+    .venv/bin/python bench/load.py                       # lotgate_bench_dash, 1 worker
+    .venv/bin/python bench/load.py --workers 2 --seconds 15
+
+Starts the API with uvicorn as a subprocess on 127.0.0.1 against a seeded PostgreSQL
+database (make seed LOTS=1000000 LOTGATE_DATABASE_URL=...), then drives each endpoint
+in turn for --seconds with --clients keep-alive connections: a minimal HTTP/1.1 client
+on asyncio streams, so the driver costs as little CPU as possible -- it runs on the same
+machine and shares its cores with the server and PostgreSQL. Prints requests/s, p50,
+p99 and each endpoint's throughput as a ratio of GET /healthz (no database: the
+framework's ceiling here).
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.auth.keys import ensure_key
+from app.auth.models import Role
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
+from app.lots.models import Lot
+from app.quality.products import PRODUCT_CODES
+
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/lotgate_bench_dash"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; enough of the protocol for uvicorn's answers."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port, self.key = host, port, key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {self.key}\r\n\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+async def drive(
+    name: str, paths: Sequence[str], clients: int, seconds: float, port: int, key: str
+) -> Result:
+    result = Result(name)
+    deadline = 0.0
+
+    async def client(number: int) -> None:
+        connection = Connection("127.0.0.1", port, key)
+        rng = random.Random(number)
+        while time.perf_counter() < deadline:
+            path = paths[rng.randrange(len(paths))]
+            started = time.perf_counter()
+            status = await connection.get(path)
+            if status == 200:
+                result.latencies.append(time.perf_counter() - started)
+            else:
+                result.errors += 1
+
+    # Warm-up (connections, caches, prepared statements), then the measured run.
+    deadline = time.perf_counter() + min(2.0, seconds / 3)
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    result.latencies.clear()
+    result.errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def prepare(database_url: str, key: str) -> tuple[int, list[int]]:
+    engine = make_engine(Settings(database_url=database_url), database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await ensure_key(session, name="bench (load.py)", role=Role.viewer, key=key)
+            low, high, count = (
+                await session.execute(select(func.min(Lot.id), func.max(Lot.id), func.count()))
+            ).one()
+    finally:
+        await engine.dispose()
+    rng = random.Random(5)
+    return int(count), [rng.randint(low, high) for _ in range(2000)]
+
+
+async def wait_ready(port: int, server: asyncio.subprocess.Process) -> None:
+    for _ in range(200):
+        if server.returncode is not None:
+            raise SystemExit(f"uvicorn exited with {server.returncode}")
+        try:
+            if await Connection("127.0.0.1", port, "-").get("/readyz") == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("the API did not become ready")
+
+
+def scenarios(ids: Sequence[int]) -> list[tuple[str, list[str]]]:
+    rng = random.Random(7)
+    filtered = [
+        f"/api/v1/lots?product={product}&status={status}&limit=50"
+        for product in PRODUCT_CODES
+        for status in ("rejected", "on_hold", "accepted")
+    ]
+    rng.shuffle(filtered)
+    return [
+        ("GET /healthz (no database)", ["/healthz"]),
+        ("GET /lots/{id}", [f"/api/v1/lots/{i}" for i in ids]),
+        ("GET /lots?product=&status=&limit=50", filtered),
+        ("GET /dashboard/summary", ["/api/v1/dashboard/summary"]),
+        (
+            "GET /dashboard/summary?product=",
+            [f"/api/v1/dashboard/summary?product={p}" for p in PRODUCT_CODES],
+        ),
+        (
+            "GET /dashboard/summary?received_from= (12 weeks, from lots)",
+            ["/api/v1/dashboard/summary?received_from=2025-09-08T00:00:00Z"],
+        ),
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--no-answer-cache",
+        action="store_true",
+        help="compute every dashboard answer (LOTGATE_ANSWER_CACHE_ENTRIES=0)",
+    )
+    args = parser.parse_args()
+
+    key = "lg_bench_" + secrets.token_urlsafe(24)
+    lots, ids = await prepare(args.database_url, key)
+    env = {**os.environ, "LOTGATE_DATABASE_URL": args.database_url}
+    if args.no_answer_cache:
+        env["LOTGATE_ANSWER_CACHE_ENTRIES"] = "0"
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+        "--workers",
+        str(args.workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        await wait_ready(args.port, server)
+        print(
+            f"{lots:,} lots; uvicorn {args.workers} worker(s); {args.clients} clients; "
+            f"{args.seconds:.0f} s per endpoint; answer cache "
+            f"{'off' if args.no_answer_cache else 'on'}; {os.cpu_count()} cores shared by driver, "
+            f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
+        )
+        results = []
+        for name, paths in scenarios(ids):
+            results.append(await drive(name, paths, args.clients, args.seconds, args.port, key))
+        ceiling = results[0].rate
+        print(
+            f"\n{'endpoint':<60} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'err':>4}"
+        )
+        for r in results:
+            print(
+                f"{r.name:<60} {r.rate:>8.0f} {r.percentile(0.5):>8.1f} "
+                f"{r.percentile(0.99):>8.1f} {r.rate / ceiling:>6.2f} {r.errors:>4}"
+            )
+        mean = statistics.fmean(os.getloadavg())
+        print(f"\nratio = req/s / GET /healthz req/s in this run; load average after: {mean:.2f}")
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
