@@ -51,7 +51,7 @@ async def create_api_key(body: KeyCreate, session: SessionDep, actor: AdminRole)
     return NewKeyOut(**out.model_dump(), key=plain)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="revoke_key")
+@router.delete("/{key_id:int}", status_code=status.HTTP_204_NO_CONTENT, operation_id="revoke_key")
 async def revoke_key(key_id: EntityId, session: SessionDep, actor: AdminRole) -> Response:
     """Revoke a key; it is refused from the next request on."""
     key = await session.get(ApiKey, key_id, with_for_update=True)

@@ -9,7 +9,7 @@ from app.lots.service import get_lot, lock_lot
 from app.preconditions import IfMatch, check_if_match, set_etag
 from app.schemas import EntityId
 
-router = APIRouter(prefix="/lots/{lot_id}/certificates", tags=["certificates"])
+router = APIRouter(prefix="/lots/{lot_id:int}/certificates", tags=["certificates"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="add_certificate")
@@ -39,7 +39,7 @@ async def list_certificates(
     return [CertificateOut.model_validate(c) for c in certificates]
 
 
-@router.put("/{certificate_id}/verification", operation_id="verify_certificate")
+@router.put("/{certificate_id:int}/verification", operation_id="verify_certificate")
 async def verify_certificate(
     lot_id: EntityId,
     certificate_id: EntityId,

@@ -58,14 +58,14 @@ async def lookup_sampling_plan(
     return SamplingPlanOut.model_validate(plan_for(lot_size, level, table_aql, chosen_severity))
 
 
-@router.get("/lots/{lot_id}/sampling-plan", operation_id="get_lot_sampling_plan")
+@router.get("/lots/{lot_id:int}/sampling-plan", operation_id="get_lot_sampling_plan")
 async def get_lot_sampling_plan(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
 ) -> LotSamplingPlans:
     return views.lot_sampling_plans(await get_lot(session, lot_id), policy)
 
 
-@router.get("/lots/{lot_id}/decision", operation_id="get_lot_decision")
+@router.get("/lots/{lot_id:int}/decision", operation_id="get_lot_decision")
 async def get_lot_decision(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
 ) -> DecisionOut:
@@ -73,7 +73,7 @@ async def get_lot_decision(
     return views.decision_out(lot, policy)
 
 
-@router.get("/lots/{lot_id}/decisions", operation_id="list_lot_decisions")
+@router.get("/lots/{lot_id:int}/decisions", operation_id="list_lot_decisions")
 async def list_lot_decisions(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole
 ) -> list[DecisionEventOut]:
@@ -83,7 +83,7 @@ async def list_lot_decisions(
 
 
 @router.post(
-    "/lots/{lot_id}/concessions",
+    "/lots/{lot_id:int}/concessions",
     status_code=status.HTTP_201_CREATED,
     operation_id="grant_concession",
 )
@@ -99,7 +99,7 @@ async def grant_concession(
     return ConcessionOut.model_validate(concession)
 
 
-@router.get("/lots/{lot_id}/concessions", operation_id="list_concessions")
+@router.get("/lots/{lot_id:int}/concessions", operation_id="list_concessions")
 async def list_concessions(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole
 ) -> list[ConcessionOut]:
@@ -107,7 +107,7 @@ async def list_concessions(
     return [ConcessionOut.model_validate(c) for c in await views.list_concessions(session, lot_id)]
 
 
-@router.get("/suppliers/{supplier_id}/quality", operation_id="get_supplier_quality")
+@router.get("/suppliers/{supplier_id:int}/quality", operation_id="get_supplier_quality")
 async def get_supplier_quality(
     supplier_id: EntityId, session: SessionDep, _actor: AnyRole
 ) -> SupplierQualityOut:
@@ -117,7 +117,7 @@ async def get_supplier_quality(
 
 
 @router.post(
-    "/suppliers/{supplier_id}/reinstatements",
+    "/suppliers/{supplier_id:int}/reinstatements",
     status_code=status.HTTP_201_CREATED,
     operation_id="reinstate_supplier",
 )

@@ -13,7 +13,7 @@ from app.distributions.schemas import (
 from app.lots.service import get_lot, lock_lot
 from app.schemas import EntityId
 
-router = APIRouter(prefix="/lots/{lot_id}", tags=["distributions"])
+router = APIRouter(prefix="/lots/{lot_id:int}", tags=["distributions"])
 
 
 @router.post(

@@ -131,7 +131,7 @@ async def get_import_template(
     )
 
 
-@router.get("/{import_id}", operation_id="get_import")
+@router.get("/{import_id:int}", operation_id="get_import")
 async def get_import(
     import_id: EntityId, request: Request, session: SessionDep, _actor: AnyRole
 ) -> ImportOut:

@@ -8,7 +8,7 @@ from app.inspections.schemas import InspectionCreate, InspectionOut
 from app.lots.service import get_lot, lock_lot
 from app.schemas import EntityId
 
-router = APIRouter(prefix="/lots/{lot_id}/inspections", tags=["inspections"])
+router = APIRouter(prefix="/lots/{lot_id:int}/inspections", tags=["inspections"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="add_inspection")

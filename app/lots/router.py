@@ -61,7 +61,7 @@ async def list_lots(
     return await conditional(session, request, if_none_match, page)
 
 
-@router.get("/{lot_id}", operation_id="get_lot")
+@router.get("/{lot_id:int}", operation_id="get_lot")
 async def get_lot(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
 ) -> LotOut:

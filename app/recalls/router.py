@@ -27,7 +27,7 @@ async def list_recalls(
 
 
 @router.get(
-    "/lots/{lot_id}/recall",
+    "/lots/{lot_id:int}/recall",
     operation_id="get_lot_recall",
     response_model=LotRecall,
     responses=file_responses("JSON, or one row per site as a CSV or XLSX attachment"),
@@ -54,7 +54,7 @@ async def get_lot_recall(
 
 
 @router.post(
-    "/lots/{lot_id}/recall/acknowledgements",
+    "/lots/{lot_id:int}/recall/acknowledgements",
     status_code=status.HTTP_201_CREATED,
     operation_id="acknowledge_recall",
 )

@@ -78,7 +78,7 @@ async def list_returns(
     return [service.return_out(rma) for rma in rows]
 
 
-@router.get("/{return_id}", operation_id="get_return")
+@router.get("/{return_id:int}", operation_id="get_return")
 async def get_return(
     return_id: EntityId, session: SessionDep, _actor: ReturnsRole, response: Response
 ) -> ReturnDetailOut:
@@ -86,7 +86,7 @@ async def get_return(
     return await _detail(session, response, return_id)
 
 
-@router.post("/{return_id}/transitions", operation_id="transition_return")
+@router.post("/{return_id:int}/transitions", operation_id="transition_return")
 async def transition_return(
     return_id: EntityId,
     body: TransitionCreate,

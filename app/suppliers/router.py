@@ -34,7 +34,7 @@ async def list_suppliers(
     return [SupplierOut.model_validate(s) for s in suppliers]
 
 
-@router.get("/{supplier_id}", operation_id="get_supplier")
+@router.get("/{supplier_id:int}", operation_id="get_supplier")
 async def get_supplier(
     supplier_id: EntityId, session: SessionDep, _actor: AnyRole, response: Response
 ) -> SupplierOut:
@@ -43,7 +43,7 @@ async def get_supplier(
     return SupplierOut.model_validate(supplier)
 
 
-@router.patch("/{supplier_id}", operation_id="update_supplier")
+@router.patch("/{supplier_id:int}", operation_id="update_supplier")
 async def update_supplier(
     supplier_id: EntityId,
     body: SupplierUpdate,

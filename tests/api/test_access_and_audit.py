@@ -95,3 +95,10 @@ async def test_malformed_json_is_422(admin: httpx.AsyncClient) -> None:
         "/suppliers", content=b"{not json", headers={"content-type": "application/json"}
     )
     problem(response, 422)
+
+
+async def test_an_unsupported_method_on_a_named_path_is_405(admin: httpx.AsyncClient) -> None:
+    response = await admin.patch("/suppliers/scorecards", json={})
+    problem(response, 405)
+    assert response.headers["allow"] == "GET"
+    problem(await admin.get("/suppliers/not-a-number"), 404)
