@@ -175,6 +175,17 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _template_pattern(template: str) -> str:
+    """/lots/{lot_id}/x -> a regex; ids are digits, as the routes' :int convertor demands."""
+    parts = re.split(r"(\{[^}]+\})", template)
+    return "".join(
+        (r"\d+" if part.endswith("_id}") else "[^/]+")
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
+
+
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method the API documents for a concrete path (for 405's Allow header)."""
     patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
@@ -183,7 +194,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     if patterns is None:
         patterns = [
             (
-                re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"),
+                re.compile("^" + _template_pattern(template) + "$"),
                 [method.upper() for method in item],
             )
             for template, item in app.openapi()["paths"].items()
