@@ -179,9 +179,7 @@ def _template_pattern(template: str) -> str:
     """/lots/{lot_id}/x -> a regex; ids are digits, as the routes' :int convertor demands."""
     parts = re.split(r"(\{[^}]+\})", template)
     return "".join(
-        (r"\d+" if part.endswith("_id}") else "[^/]+")
-        if part.startswith("{")
-        else re.escape(part)
+        (r"\d+" if part.endswith("_id}") else "[^/]+") if part.startswith("{") else re.escape(part)
         for part in parts
     )
 

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import JSON, Table, insert, make_url
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models  # noqa: F401 - every table in Base.metadata
@@ -46,6 +47,15 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
+def _scalar_defaults(table: Table) -> dict[str, Any]:
+    """Column defaults for columns the generator does not set (added by later migrations)."""
+    return {
+        column.name: column.default.arg
+        for column in table.columns
+        if isinstance(column.default, ScalarElementColumnDefault)
+    }
+
+
 class CopyWriter:
     """PostgreSQL COPY through asyncpg: the fastest way in (JSON columns sent as text)."""
 
@@ -56,8 +66,12 @@ class CopyWriter:
         for table, rows in _ordered(tables):
             columns = [c.name for c in table.columns]
             as_text = {c.name for c in table.columns if isinstance(c.type, JSON)}
+            defaults = _scalar_defaults(table)
             records = [
-                tuple(json.dumps(row[c]) if c in as_text else row[c] for c in columns)
+                tuple(
+                    json.dumps(row[c]) if c in as_text else row.get(c, defaults.get(c))
+                    for c in columns
+                )
                 for row in rows
             ]
             await self.connection.copy_records_to_table(
