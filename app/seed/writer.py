@@ -6,8 +6,8 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import JSON, Table, insert, make_url
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from app import models  # noqa: F401 - every table in Base.metadata
 from app.db import Base
