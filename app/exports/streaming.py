@@ -10,7 +10,7 @@ write lock.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, suppress
 from typing import Any, TypeVar
 
@@ -41,7 +41,7 @@ async def _snapshot(engine: AsyncEngine, connection: AsyncConnection) -> None:
 
 async def prefetched(
     produce: Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]], ahead: int
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T]:
     """What ``produce`` puts, in order, from a task of its own that runs at most ``ahead``
     items ahead of the consumer (backpressure: memory stays flat)."""
     queue: asyncio.Queue[T | None] = asyncio.Queue(ahead)
