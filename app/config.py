@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Bounds a whole streamed export on PostgreSQL (COPY), slow clients included.
+    export_timeout_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=64 * 1_048_576, ge=1024)

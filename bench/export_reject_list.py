@@ -8,10 +8,11 @@ Uses ONLY the database ``lotgate_bench_export`` on the server given by --server
 from --rows). Each lot is rejected, with one certificate and two inspections, so
 the per-lot subqueries have work to do.
 
-Per run (median of --repeat): the app's CSV export over HTTP (rows/s, time to
-first byte, peak RSS growth of the server process from /proc VmHWM) and, as the
-baseline, ``COPY (the same SELECT) TO STDOUT WITH CSV`` via asyncpg's
-copy_from_query. The machine is shared (2 cores): expect noise.
+Per run (median of --repeat, export and COPY interleaved): the app's CSV export
+over HTTP (rows/s, time to first byte, peak RSS growth of the server process from
+/proc VmHWM) and, as the baseline, ``COPY (the same SELECT) TO STDOUT WITH CSV``
+via asyncpg's copy_from_query. The machine is shared (2 cores): expect noise; the
+load average is printed.
 """
 
 import argparse
@@ -266,13 +267,15 @@ async def main() -> None:
     try:
         await wait_ready(base_url)
         await export_once(base_url)  # warm-up: imports, pool, plan cache
-        exports, growth = [], []
-        for _ in range(args.repeat):
+        exports, growth, copies = [], [], []
+        load_before = os.getloadavg()
+        for _ in range(args.repeat):  # interleaved, so drifting load hits both alike
             baseline_rss = proc_kib(server.pid, "VmRSS")
             reset_peak(server.pid)
             exports.append(await export_once(base_url))
             growth.append(proc_kib(server.pid, "VmHWM") - baseline_rss)
-        copies = [await copy_baseline(args.server) for _ in range(args.repeat)]
+            copies.append(await copy_baseline(args.server))
+        load_after = os.getloadavg()
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -283,6 +286,12 @@ async def main() -> None:
     copy_s = statistics.median(c[0] for c in copies)
     assert rows == args.rows, f"exported {rows} rows, expected {args.rows}"
     print(f"rows: {rows}   (median of {args.repeat}; shared 2-core machine, expect noise)")
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "  after: "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+    )
     print(
         f"app export (HTTP, CSV): {export_s:.2f} s  {rows / export_s:,.0f} rows/s  "
         f"first row {ttfb_ms:.0f} ms  {exports[0][2] / 1e6:.1f} MB"

@@ -55,8 +55,8 @@ COLUMNS = (
 
 # Separators of the aggregated certificate text: ASCII record/unit separators, which the
 # API's text fields never carry in practice and which are split off before any output.
-_FIELD_SEP = "\x1e"
-_ITEM_SEP = "\x1f"
+FIELD_SEP = "\x1e"
+ITEM_SEP = "\x1f"
 LIST_SEP = "; "
 # Reason messages contain "; " themselves.
 REASONS_SEP = " | "
@@ -74,15 +74,15 @@ class RejectListFilters:
 
 
 def _certificates_text(dialect_name: str) -> ColumnElement[Any]:
-    item = Certificate.number + _FIELD_SEP + Certificate.verification
+    item = Certificate.number + FIELD_SEP + Certificate.verification
     if dialect_name == "postgresql":
-        aggregated = func.string_agg(item, aggregate_order_by(literal(_ITEM_SEP), Certificate.id))
+        aggregated = func.string_agg(item, aggregate_order_by(literal(ITEM_SEP), Certificate.id))
     else:  # SQLite: group_concat follows the lot_id index, i.e. id order within a lot
-        aggregated = func.group_concat(item, _ITEM_SEP)
+        aggregated = func.group_concat(item, ITEM_SEP)
     return select(aggregated).where(Certificate.lot_id == Lot.id).scalar_subquery()
 
 
-def _last_inspection(column: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
+def last_inspection(column: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
     return (
         select(column)
         .where(Inspection.lot_id == Lot.id)
@@ -92,22 +92,42 @@ def _last_inspection(column: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
     )
 
 
-def _supplier_name(supplier_id: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
+def inspection_reference() -> ColumnElement[str]:
+    return func.coalesce(
+        Inspection.report_number, literal("inspection ") + cast(Inspection.id, String)
+    )
+
+
+def supplier_name(supplier_id: SQLColumnExpression[Any]) -> ScalarSelect[Any]:
     return select(Supplier.name).where(Supplier.id == supplier_id).scalar_subquery()
+
+
+def lot_conditions(filters: RejectListFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Lot.status.in_(filters.statuses)]
+    if filters.dispositions:
+        conditions.append(Lot.disposition.in_(filters.dispositions))
+    if filters.decided_from is not None:
+        conditions.append(Lot.decided_at >= filters.decided_from)
+    if filters.decided_to is not None:
+        conditions.append(Lot.decided_at < filters.decided_to)
+    if filters.supplier_id is not None:
+        conditions.append(Lot.supplier_id == filters.supplier_id)
+    if filters.manufacturer_id is not None:
+        conditions.append(Lot.manufacturer_id == filters.manufacturer_id)
+    if filters.product is not None:
+        conditions.append(Lot.product == filters.product)
+    return conditions
 
 
 def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*tuple[Any, ...]]:
     """Only scalar subqueries around one scan of lots in id order: no join or sort holds
     rows back, so the first rows leave while the last are still being read."""
-    reference = func.coalesce(
-        Inspection.report_number, literal("inspection ") + cast(Inspection.id, String)
-    )
-    query: Select[*tuple[Any, ...]] = (
+    return (
         select(
             Lot.id,
             Lot.lot_number,
-            _supplier_name(Lot.supplier_id).label("supplier"),
-            _supplier_name(Lot.manufacturer_id).label("manufacturer"),
+            supplier_name(Lot.supplier_id).label("supplier"),
+            supplier_name(Lot.manufacturer_id).label("manufacturer"),
             Lot.product,
             Lot.ordered_as,
             Lot.received_at,
@@ -119,33 +139,20 @@ def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*
             Lot.disposition,
             Lot.reasons,
             _certificates_text(dialect_name).label("certificates"),
-            _last_inspection(reference).label("last_inspection_reference"),
-            _last_inspection(Inspection.performed_at).label("last_inspection_at"),
+            last_inspection(inspection_reference()).label("last_inspection_reference"),
+            last_inspection(Inspection.performed_at).label("last_inspection_at"),
             Lot.decided_at,
             Lot.policy_version,
         )
-        .where(Lot.status.in_(filters.statuses))
+        .where(*lot_conditions(filters))
         .order_by(Lot.id)
     )
-    if filters.dispositions:
-        query = query.where(Lot.disposition.in_(filters.dispositions))
-    if filters.decided_from is not None:
-        query = query.where(Lot.decided_at >= filters.decided_from)
-    if filters.decided_to is not None:
-        query = query.where(Lot.decided_at < filters.decided_to)
-    if filters.supplier_id is not None:
-        query = query.where(Lot.supplier_id == filters.supplier_id)
-    if filters.manufacturer_id is not None:
-        query = query.where(Lot.manufacturer_id == filters.manufacturer_id)
-    if filters.product is not None:
-        query = query.where(Lot.product == filters.product)
-    return query
 
 
 def _certificates(text: str | None) -> list[dict[str, str]]:
     if not text:
         return []
-    items = (item.split(_FIELD_SEP, 1) for item in text.split(_ITEM_SEP))
+    items = (item.split(FIELD_SEP, 1) for item in text.split(ITEM_SEP))
     return [{"number": number, "verification": verification} for number, verification in items]
 
 

@@ -10,9 +10,9 @@ write lock.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import suppress
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, suppress
+from typing import Any, TypeVar
 
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row as DbRow
@@ -24,6 +24,8 @@ from app.exports.tabular import MEDIA_TYPES, Chunks, ExportFormat, Row, attachme
 
 CHUNK_ROWS = 2000
 PREFETCH_CHUNKS = 2
+
+T = TypeVar("T")
 
 logger = logging.getLogger("lotgate.exports")
 
@@ -37,6 +39,33 @@ async def _snapshot(engine: AsyncEngine, connection: AsyncConnection) -> None:
         )
 
 
+async def prefetched(
+    produce: Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]], ahead: int
+) -> AsyncGenerator[T]:
+    """What ``produce`` puts, in order, from a task of its own that runs at most ``ahead``
+    items ahead of the consumer (backpressure: memory stays flat)."""
+    queue: asyncio.Queue[T | None] = asyncio.Queue(ahead)
+
+    async def run() -> None:
+        try:
+            await produce(queue.put)
+        except Exception:
+            await queue.put(None)
+            raise
+        await queue.put(None)  # not on cancellation: then nobody is reading any more
+
+    producer = asyncio.create_task(run())
+    try:
+        while (item := await queue.get()) is not None:
+            yield item
+        await producer  # re-raises what stopped the producer early
+    finally:
+        if not producer.done():
+            producer.cancel()
+            with suppress(asyncio.CancelledError):
+                await producer
+
+
 async def snapshot_chunks(
     engine: AsyncEngine,
     query: Select[*tuple[Any, ...]],
@@ -46,34 +75,21 @@ async def snapshot_chunks(
 ) -> AsyncIterator[Sequence[Row]]:
     """The query's rows, ``chunk_rows`` at a time, from one read-only snapshot.
 
-    A reader task fetches the next chunks (at most PREFETCH_CHUNKS ahead) while the
-    caller formats this one, so the database and the encoder work at the same time.
+    The database is read (at most PREFETCH_CHUNKS ahead) while the caller formats
+    this chunk, so the database and the encoder work at the same time.
     """
-    chunks: asyncio.Queue[Sequence[DbRow[*tuple[Any, ...]]] | None] = asyncio.Queue(PREFETCH_CHUNKS)
 
-    async def read() -> None:
-        try:
-            async with engine.connect() as connection:
-                await _snapshot(engine, connection)
-                async with connection.begin():
-                    result = await connection.stream(query.execution_options(yield_per=chunk_rows))
-                    async for partition in result.partitions(chunk_rows):
-                        await chunks.put(partition)
-        except Exception:
-            await chunks.put(None)
-            raise
-        await chunks.put(None)  # not on cancellation: then nobody is reading any more
+    async def read(put: Callable[[Sequence[DbRow[*tuple[Any, ...]]]], Awaitable[None]]) -> None:
+        async with engine.connect() as connection:
+            await _snapshot(engine, connection)
+            async with connection.begin():
+                result = await connection.stream(query.execution_options(yield_per=chunk_rows))
+                async for partition in result.partitions(chunk_rows):
+                    await put(partition)
 
-    reader = asyncio.create_task(read())
-    try:
-        while (partition := await chunks.get()) is not None:
+    async with aclosing(prefetched(read, PREFETCH_CHUNKS)) as partitions:
+        async for partition in partitions:
             yield [transform(row) for row in partition]
-        await reader  # re-raises what stopped the reader early
-    finally:
-        if not reader.done():
-            reader.cancel()
-            with suppress(asyncio.CancelledError):
-                await reader
 
 
 async def _logged(body: AsyncIterator[bytes], what: str) -> AsyncIterator[bytes]:
@@ -95,6 +111,12 @@ def attachment_response(
     excel: bool = False,
 ) -> StreamingResponse:
     body = encode(export_format, columns, chunks, excel=excel, sheet_title=stem)
+    return encoded_attachment_response(export_format, body, stem=stem)
+
+
+def encoded_attachment_response(
+    export_format: ExportFormat, body: AsyncIterator[bytes], *, stem: str
+) -> StreamingResponse:
     return StreamingResponse(
         _logged(body, stem),
         media_type=MEDIA_TYPES[export_format],
