@@ -35,6 +35,14 @@ async def copy_connection(session: AsyncSession) -> asyncpg.Connection | None:
     return driver
 
 
+async def _target(
+    session: AsyncSession, model: type[Base]
+) -> tuple[Table, asyncpg.Connection | None]:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table, await copy_connection(session)
+
+
 def _python_default(column: Column[Any]) -> Any:
     default = column.default
     if default is None:
@@ -78,9 +86,7 @@ async def insert_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
     """Insert the rows; their new ids, in the order of ``rows``."""
     if not rows:
         return []
-    table = model.__table__
-    assert isinstance(table, Table)
-    driver = await copy_connection(session)
+    table, driver = await _target(session, model)
     if driver is None:
         statement = insert(model).returning(table.c.id, sort_by_parameter_order=True)
         return list((await session.scalars(statement, list(rows))).all())
@@ -104,9 +110,7 @@ async def append_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
     """Insert the rows when their ids are not needed (e.g. history)."""
     if not rows:
         return
-    table = model.__table__
-    assert isinstance(table, Table)
-    driver = await copy_connection(session)
+    table, driver = await _target(session, model)
     if driver is None:
         await session.execute(insert(model), list(rows))
         return
@@ -120,9 +124,7 @@ async def update_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
     """Set the given columns of each row, found by ``id``; every row names the same columns."""
     if not rows:
         return
-    table = model.__table__
-    assert isinstance(table, Table)
-    driver = await copy_connection(session)
+    table, driver = await _target(session, model)
     if driver is None:  # the ORM's bulk UPDATE by primary key
         await session.execute(update(model), list(rows))
         return

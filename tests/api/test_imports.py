@@ -34,6 +34,7 @@ from tests.api.imports_helpers import (
     settle,
     xlsx_file,
 )
+from tests.api.lot_states import FAILING_LAB
 
 FORMATS = [("csv", csv_file, "file.csv"), ("xlsx", xlsx_file, "file.xlsx")]
 
@@ -511,21 +512,12 @@ async def test_imported_results_decide_as_results_posted_one_by_one(
     posted, imported = [
         (await factories.lot(inspector, supplier, lot_number=f"SAME-{n}"))["id"] for n in (1, 2)
     ]
-    body = {
-        "kind": "lab",
-        "sample_size": 20,
-        "performed_at": "2020-03-24T10:00:00Z",
-        "inspector": "Example Lab",
-        "lab": "Example Lab",
-        "defects": [{"code": "membrane_fault", "count": 2}],
-        "measurements": [
-            {"characteristic": "filtration_efficiency_pct", "value": 60.0},
-            {"characteristic": "total_inward_leakage_pct", "value": 3.0},
-        ],
-    }
+    body = {**FAILING_LAB, "inspector": "Example Lab", "report_number": None}
     single = await inspector.post(f"/lots/{posted}/inspections", json=body)
     assert single.status_code == 201, single.text
-    row = lab_row(imported, 60.0, report_number="", defect_membrane_fault=2)
+    row = lab_row(
+        imported, 81.0, report_number="", defect_membrane_fault=3, total_inward_leakage_pct=25.0
+    )
     response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, [row]))
     assert response.status_code == 201, response.text
     inspection_ids = {
