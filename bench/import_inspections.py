@@ -12,13 +12,22 @@ results for `rows` distinct lots not inspected before, then measures in the same
   validate every row, set-based checks, one transaction of multi-row INSERTs, decision
   recompute of every touched lot with its events, marking the import done.
 
-It prints medians and the ratio. The machine has 2 cores shared with others: expect noise.
+Each run is undone afterwards (not measured): its inspections and decision events are
+deleted and its lots get their set-up decision columns back, so every run starts from the
+same database and the lots last for any number of runs. (The dashboard rollups of this
+benchmark database are not restored.) The touched tables are vacuumed before the first
+run and after each undo (not measured either): the server runs with autovacuum off, and
+the dead rows an undo leaves would otherwise slow every later run's updates.
+
+It prints medians, the ratio and the load average. The machine has 2 cores shared with
+others: expect noise.
 """
 
 import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -167,6 +176,36 @@ async def copy_baseline(connection: asyncpg.Connection, path: Path) -> float:
     return time.perf_counter() - started
 
 
+async def high_water_marks(connection: asyncpg.Connection) -> tuple[int, int]:
+    inspections = await connection.fetchval("SELECT coalesce(max(id), 0) FROM inspections")
+    events = await connection.fetchval("SELECT coalesce(max(id), 0) FROM decision_events")
+    return inspections, events
+
+
+async def undo_run(
+    connection: asyncpg.Connection, lot_ids: list[int], marks: tuple[int, int]
+) -> None:
+    """Back to the set-up state of ensure_lots for these lots (the bench lots are FFP2)."""
+    async with connection.transaction():
+        await connection.execute("DELETE FROM inspections WHERE id > $1", marks[0])
+        await connection.execute("DELETE FROM decision_events WHERE id > $1", marks[1])
+        await connection.execute(
+            "UPDATE lots SET status = 'on_hold', disposition = 'hold', to_recall = 0, "
+            "to_return = 0, releasable = 0, reasons = '[]', allowed_uses = '[]', "
+            "policy_version = 'bench', decision_valid_until = NULL, inspection_accepted = NULL "
+            "WHERE id = ANY($1::int[])",
+            lot_ids,
+        )
+
+
+async def vacuum(connection: asyncpg.Connection) -> None:
+    await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def timed(phases: dict[str, float], name: str, function: Any) -> Callable[..., Awaitable[Any]]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -220,10 +259,14 @@ async def main(lots: int, rows: int, runs: int) -> None:
         phases, "  of which decisions", apply_module.refresh_decisions
     )  # type: ignore[assignment]
     copy_rates, import_rates = [], []
+    await vacuum(connection)
     with tempfile.TemporaryDirectory() as folder:
         for run in range(1, runs + 1):
             path = Path(folder) / f"inspections-{run}.csv"
-            content = write_csv(path, await uninspected_lots(connection, rows))
+            lot_ids = await uninspected_lots(connection, rows)
+            content = write_csv(path, lot_ids)
+            marks = await high_water_marks(connection)
+            print(f"run {run}: load average before {load()}", flush=True)
             copy_seconds = await copy_baseline(connection, path)
             phases.clear()
             import_seconds, result = await import_once(context, content)
@@ -237,13 +280,16 @@ async def main(lots: int, rows: int, runs: int) -> None:
                 flush=True,
             )
             print("  " + json.dumps({k: round(v, 2) for k, v in phases.items()}), flush=True)
+            print(f"  load average after {load()}", flush=True)
+            await undo_run(connection, lot_ids, marks)
+            await vacuum(connection)
     await connection.execute("DROP TABLE IF EXISTS bench_copy_inspections")
     await connection.close()
     await engine.dispose()
     copy_median, import_median = statistics.median(copy_rates), statistics.median(import_rates)
     print(
         f"\nmedian of {runs}: COPY {copy_median:,.0f} rows/s, import {import_median:,.0f} rows/s,"
-        f" ratio {import_median / copy_median:.3f} (target >= 0.25)"
+        f" ratio {import_median / copy_median:.3f} (target >= 0.25); load average {load()}"
     )
 
 

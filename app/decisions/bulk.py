@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
+from app.bulk_writes import append_rows, update_rows
 from app.certificates.models import Certificate
 from app.dashboard.rollup import contribution, note_lot_change
 from app.db import utcnow
@@ -30,6 +32,7 @@ from app.decisions.service import (
 from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.quality.facts import Policy
+from app.quality.quantities import MOVEMENTS
 from app.quality.sampling import LotOutcome, advance
 
 # Bound parameters per IN (...) list: below SQLite's 32,766 and asyncpg's 32,767.
@@ -49,6 +52,41 @@ class BulkRefresh:
     events: int
 
 
+# What deciding (decisions.service.LotRecord) and the dashboard rollup read of a lot, and
+# what lot_facts reads of an inspection: not every column (JSON is decoded per row).
+_LOT_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    Lot.id,
+    Lot.supplier_id,
+    Lot.product,
+    Lot.ordered_as,
+    Lot.quantity,
+    Lot.received_at,
+    Lot.ear_loops,
+    Lot.severity,
+    Lot.supplier_discontinued,
+    Lot.inspection_accepted,
+    *(getattr(Lot, movement) for movement in MOVEMENTS),
+    Lot.status,
+    Lot.disposition,
+    Lot.reasons,
+    Lot.to_recall,
+    Lot.to_return,
+    Lot.releasable,
+    Lot.decided_at,
+)
+_INSPECTION_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    Inspection.id,
+    Inspection.lot_id,
+    Inspection.report_number,
+    Inspection.kind,
+    Inspection.sample_size,
+    Inspection.performed_at,
+    Inspection.defects,
+    Inspection.measurements,
+    Inspection.confirms,
+)
+
+
 def _by_lot(rows: Iterable[Row[Any]]) -> dict[int, list[Row[Any]]]:
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in rows:
@@ -65,7 +103,7 @@ async def _facts_rows(
         .order_by(Certificate.lot_id, Certificate.id)
     )
     inspections = await session.execute(
-        select(Inspection.__table__)
+        select(*_INSPECTION_COLUMNS)
         .where(Inspection.lot_id.in_(lot_ids))
         .order_by(Inspection.lot_id, Inspection.performed_at, Inspection.id)
     )
@@ -113,7 +151,7 @@ async def refresh_decisions(
     for chunk in chunks(ids):
         lots = (
             await session.execute(
-                select(Lot.__table__).where(Lot.id.in_(chunk)).order_by(Lot.id).with_for_update()
+                select(*_LOT_COLUMNS).where(Lot.id.in_(chunk)).order_by(Lot.id).with_for_update()
             )
         ).all()
         certificates, inspections, concessions = await _facts_rows(session, chunk)
@@ -135,10 +173,9 @@ async def refresh_decisions(
                 new_events.append(result.event)
             if result.outcome is not None:
                 outcomes.append((lot.supplier_id, lot.product, result.outcome))
-        if updates:
-            await session.execute(update(Lot), updates)
+        await update_rows(session, Lot, updates)
         if new_events:
-            await session.execute(insert(DecisionEvent), new_events)
+            await append_rows(session, DecisionEvent, new_events)
             for event in new_events:
                 count_after_commit(session, event["status"])
         events += len(new_events)

@@ -274,8 +274,11 @@ def redecide(
         facts.quantities, decision.to_recall, decision.to_return, decision.releasable
     )
     after = _fingerprint(decision.status.value, decision.disposition.value, reasons, snapshot)
+    # facts.quantities are the lot's own (lot_facts), so the snapshot before differs only
+    # in the stored decision's figures.
+    before = _snapshot(facts.quantities, lot.to_recall, lot.to_return, lot.releasable)
     changed = lot.decided_at is None or after != _fingerprint(
-        lot.status, lot.disposition, lot.reasons, quantities_snapshot(lot)
+        lot.status, lot.disposition, lot.reasons, before
     )
     columns: dict[str, Any] = {
         "status": decision.status.value,

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.bulk_writes import insert_rows
 from app.certificates.models import Certificate
 from app.certificates.service import certificate_values
 from app.decisions.bulk import chunks, refresh_decisions
@@ -47,9 +47,8 @@ async def _insert(
     progress: Progress | None,
 ) -> list[int]:
     ids: list[int] = []
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
     for batch in chunks(values, batch_rows):
-        ids.extend((await session.scalars(statement, list(batch))).all())
+        ids.extend(await insert_rows(session, model, batch))
         if progress is not None:
             await progress(len(ids))
     return ids

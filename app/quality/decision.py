@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from app.quality.certificates import CertificateOutcome, assess_certificates
 from app.quality.facts import Concession, InspectionFacts, LotFacts, Policy
@@ -118,11 +119,11 @@ class Lot:
     inspections: tuple[InspectionFacts, ...]  # oldest first
     plans: Mapping[str, SamplingPlan]
 
-    @property
+    @cached_property
     def visual(self) -> tuple[InspectionFacts, ...]:
         return tuple(i for i in self.inspections if i.kind == "visual")
 
-    @property
+    @cached_property
     def lab(self) -> tuple[InspectionFacts, ...]:
         return tuple(i for i in self.inspections if i.kind == "lab")
 
@@ -618,7 +619,7 @@ def apply_concessions(computed: Decision, lot: Lot, now: datetime) -> Decision:
         if not c.in_force(now)
     ]
     if not in_force:
-        return replace(computed, reasons=(*computed.reasons, *expired))
+        return replace(computed, reasons=(*computed.reasons, *expired)) if expired else computed
     uses = tuple(dict.fromkeys(use for c in in_force for use in c.allowed_uses))
     granted = [_concession_reason(c, computed.status) for c in in_force]
     return replace(

@@ -24,6 +24,9 @@ class InspectionKind(StrEnum):
 
 
 INSPECTION_KINDS: tuple[str, ...] = tuple(InspectionKind)
+# Sets for the checks every InspectionFacts runs (bulk decisions build one per inspection).
+_DEFECT_CODES = frozenset(DEFECT_CODES)
+_CHARACTERISTICS = frozenset(CHARACTERISTICS)
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,13 @@ class InspectionFacts:
             raise ValueError(f"inspection kind {self.kind!r} is unknown; allowed: visual, lab")
         if self.sample_size < 1:
             raise ValueError(f"an inspection samples at least 1 unit, got {self.sample_size}")
-        unknown = sorted(set(self.defects) - set(DEFECT_CODES))
+        unknown = sorted(set(self.defects) - _DEFECT_CODES)
         if unknown:
             raise ValueError(f"unknown defect codes {unknown}; allowed: {', '.join(DEFECT_CODES)}")
         negative = {code: n for code, n in self.defects.items() if n < 0}
         if negative:
             raise ValueError(f"defect counts cannot be negative: {negative}")
-        unknown = sorted(set(self.measurements) - set(CHARACTERISTICS))
+        unknown = sorted(set(self.measurements) - _CHARACTERISTICS)
         if unknown:
             raise ValueError(
                 f"unknown characteristics {unknown}; allowed: {', '.join(CHARACTERISTICS)}"

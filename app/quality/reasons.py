@@ -11,6 +11,9 @@ class ReasonSeverity(StrEnum):
     critical = "critical"
 
 
+_SEVERITIES = frozenset(ReasonSeverity)
+
+
 @dataclass(frozen=True)
 class Reason:
     """``evidence`` holds only JSON values (str, int, float, bool, None, lists, dicts)."""
@@ -21,7 +24,7 @@ class Reason:
     evidence: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.severity not in tuple(ReasonSeverity):
+        if self.severity not in _SEVERITIES:
             raise ValueError(
                 f"reason severity {self.severity!r} is unknown; allowed: info, warning, critical"
             )

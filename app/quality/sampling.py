@@ -5,11 +5,12 @@ cell is the plan to use; nothing here retypes a number from them.
 """
 
 import json
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -56,6 +57,9 @@ INSPECTION_LEVELS: tuple[str, ...] = _tables().inspection_levels
 AQL_VALUES: tuple[str, ...] = _tables().aql_values
 
 
+# Memoised: decide() spells the policy's AQLs twice per lot. typed=True keeps True apart
+# from 1 (refused below); errors are raised again on every call, never cached.
+@lru_cache(maxsize=256, typed=True)
 def normalize_aql(value: str | float) -> str:
     """The table's spelling of an AQL: "0.1" -> "0.10", 1 -> "1.0", "10.0" -> "10"."""
     if isinstance(value, bool):
@@ -107,10 +111,16 @@ def code_letter(lot_size: int, inspection_level: str) -> str:
         raise ValueError(f"lot size must be a whole number >= 1, got {lot_size!r}")
     tables = _tables()
     level_index = tables.inspection_levels.index(inspection_level)
-    for row, (_low, high) in enumerate(tables.lot_size_ranges):
-        if high is None or lot_size <= high:
-            return tables.code_letters[row][level_index]
-    raise AssertionError("the last lot size range is open-ended")  # pragma: no cover
+    return tables.code_letters[bisect_left(_upper_bounds(), lot_size)][level_index]
+
+
+@cache
+def _upper_bounds() -> tuple[int, ...]:
+    """Each lot size range's upper end, ascending; the last range is open-ended (no bound),
+    so bisect_left lands on it for any larger lot."""
+    ranges = _tables().lot_size_ranges
+    assert ranges[-1][1] is None and all(high is not None for _, high in ranges[:-1])
+    return tuple(high for _, high in ranges[:-1] if high is not None)
 
 
 def plan_for(lot_size: int, inspection_level: str, aql: str | float, severity: str) -> SamplingPlan:

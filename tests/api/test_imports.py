@@ -1,6 +1,7 @@
 """Bulk imports: every kind and format, validation of the whole file, jobs, duplicates."""
 
 import io
+import json
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from tests.api.imports_helpers import (
     settle,
     xlsx_file,
 )
+from tests.api.lot_states import FAILING_LAB
 
 FORMATS = [("csv", csv_file, "file.csv"), ("xlsx", xlsx_file, "file.xlsx")]
 
@@ -500,3 +502,42 @@ async def test_imports_keep_the_dashboard_totals(
     assert summary["by_status"]["on_hold"]["lots"] == 1
     assert await rollup_snapshot(engine, rebuilt=True) == await rollup_snapshot(engine)
     assert second > first
+
+
+async def test_imported_results_decide_as_results_posted_one_by_one(
+    inspector: httpx.AsyncClient,
+) -> None:
+    """The bulk path (COPY on PostgreSQL) stores the decision the single-lot path stores."""
+    supplier = (await factories.supplier(inspector))["id"]
+    posted, imported = [
+        (await factories.lot(inspector, supplier, lot_number=f"SAME-{n}"))["id"] for n in (1, 2)
+    ]
+    body = {**FAILING_LAB, "inspector": "Example Lab", "report_number": None}
+    single = await inspector.post(f"/lots/{posted}/inspections", json=body)
+    assert single.status_code == 201, single.text
+    row = lab_row(
+        imported, 81.0, report_number="", defect_membrane_fault=3, total_inward_leakage_pct=25.0
+    )
+    response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, [row]))
+    assert response.status_code == 201, response.text
+    inspection_ids = {
+        posted: single.json()["id"],
+        imported: (await inspector.get(f"/lots/{imported}/inspections")).json()[0]["id"],
+    }
+
+    async def stored(lot_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        def same_text(value: Any) -> Any:  # the inspection's own id differs, nothing else
+            text = json.dumps(value).replace(f"inspection {inspection_ids[lot_id]}", "inspection")
+            return json.loads(text)
+
+        decision = (await inspector.get(f"/lots/{lot_id}/decision")).json()
+        last = (await inspector.get(f"/lots/{lot_id}/decisions")).json()[-1]
+        for key in ("lot_id", "id", "at", "trigger", "decided_at"):
+            decision.pop(key, None)
+            last.pop(key, None)
+        decision["sampling"].pop("lot_id")
+        return same_text(decision), same_text(last)
+
+    decision, event = await stored(imported)
+    assert decision["status"] == "suspect" and decision["reasons"]
+    assert (decision, event) == await stored(posted)
