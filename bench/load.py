@@ -3,6 +3,7 @@ baseline measured in the same run.
 
     .venv/bin/python bench/load.py                       # lotgate_bench_dash, 1 worker
     .venv/bin/python bench/load.py --workers 2 --seconds 15
+    .venv/bin/python bench/load.py --only /lots       # the baseline and the lot reads only
 
 Starts the API with uvicorn as a subprocess on 127.0.0.1 against a seeded PostgreSQL
 database (make seed LOTS=1000000 LOTGATE_DATABASE_URL=...), then drives each endpoint
@@ -174,6 +175,13 @@ async def main() -> None:
         action="store_true",
         help="compute every dashboard answer (LOTGATE_ANSWER_CACHE_ENTRIES=0)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the endpoints whose name contains TEXT (repeatable); "
+        "the no-database baseline always runs",
+    )
     args = parser.parse_args()
 
     key = "lg_bench_" + secrets.token_urlsafe(24)
@@ -208,7 +216,12 @@ async def main() -> None:
             f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
         )
         results = []
-        for name, paths in scenarios(ids):
+        chosen = [
+            (name, paths)
+            for index, (name, paths) in enumerate(scenarios(ids))
+            if index == 0 or not args.only or any(text in name for text in args.only)
+        ]
+        for name, paths in chosen:
             results.append(await drive(name, paths, args.clients, args.seconds, args.port, key))
         ceiling = results[0].rate
         print(
