@@ -1,19 +1,21 @@
 """Engine, sessions and the declarative base shared by every feature's models."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
@@ -88,27 +90,103 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine, busy_timeout_ms: in
         connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
+def _discard_closed_connections(engine: AsyncEngine) -> None:
+    """Check out only connections the server has not closed, without a round trip.
+
+    pool_pre_ping costs three (BEGIN, ping, ROLLBACK) on every checkout. asyncpg reads
+    its sockets all the time, so a connection PostgreSQL closed (restart, shutdown,
+    pg_terminate_backend) already reports is_closed(); the pool replaces it with a new
+    one. A connection that dies silently fails its query instead: that request gets a
+    503 and SQLAlchemy invalidates the whole pool, as it does for any disconnect.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+
+
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     database_url = url or settings.database_url
     if is_sqlite(database_url):
         engine = create_async_engine(database_url)
         _make_sqlite_transactions_immediate(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_connect_timeout_seconds,
-        pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_command_timeout_seconds,
         },
     )
+    _discard_closed_connections(engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# --- Sessions for requests that only read ------------------------------------------------
+
+_WRITER = "lotgate_writer"
+
+
+class ReadOnlySession(Session):
+    """A session that refuses to write: it has no transaction to write in."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session cannot write; use write_transaction()")
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    locks = state.is_select and getattr(state.statement, "_for_update_arg", None) is not None
+    if not state.is_select or locks:
+        raise RuntimeError("a read-only session cannot write or lock; use write_transaction()")
+
+
+def make_read_sessionmaker(
+    engine: AsyncEngine, writer: async_sessionmaker[AsyncSession]
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe (GET) requests, which cost no BEGIN and COMMIT round trips.
+
+    PostgreSQL: autocommit, each statement on its own snapshot, as under READ COMMITTED
+    inside a transaction. SQLite: a deferred transaction, which does not take the write
+    lock. Code that must write during such a request uses write_transaction().
+    """
+    if is_sqlite(str(engine.url)):
+        reader = engine.execution_options(**{READ_ONLY_SNAPSHOT: True})
+    else:
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        reader,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ReadOnlySession,
+        info={_WRITER: writer},
+    )
+
+
+@asynccontextmanager
+async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A session to write in: the request's own when it runs a transaction; next to a
+    read-only session, a new transaction, committed when the block ends (before the
+    response) or rolled back if it raises."""
+    writer: async_sessionmaker[AsyncSession] | None = session.info.get(_WRITER)
+    if writer is None:
+        yield session
+        return
+    async with writer() as transactional, transactional.begin():
+        yield transactional
 
 
 async def session_scope(

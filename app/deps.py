@@ -11,10 +11,17 @@ from app.idempotency.middleware import STATE_KEY
 from app.idempotency.store import Claim, claim_in_transaction
 from app.quality.facts import Policy
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function": the commit runs when the endpoint returns, before the
     # response is sent, so a client never sees a 2xx for a write that failed.
+    if request.method in SAFE_METHODS:
+        # No transaction to begin and commit; a write here must use write_transaction().
+        async with request.app.state.read_sessionmaker() as session:
+            yield session
+        return
     claim: Claim | None = getattr(request.state, STATE_KEY, None)
 
     async def record_idempotency_key(session: AsyncSession) -> None:
@@ -30,7 +37,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
-def _policy(request: Request) -> Policy:
+async def _policy(request: Request) -> Policy:  # async: a sync one would run in a thread
     policy: Policy = request.app.state.policy
     return policy
 

@@ -9,7 +9,7 @@ from app.auth.router import router as keys_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from app.decisions.expiry import run_expiry_loop
 from app.decisions.policy import policy_from_settings
 from app.decisions.router import router as decisions_router
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine, app.state.sessionmaker)
         app.state.head_revisions = head_revisions()
         runner = make_runner(
             ImportContext(app.state.sessionmaker, app.state.policy, settings),

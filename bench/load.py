@@ -3,6 +3,7 @@ baseline measured in the same run.
 
     .venv/bin/python bench/load.py                       # lotgate_bench_dash, 1 worker
     .venv/bin/python bench/load.py --workers 2 --seconds 15
+    .venv/bin/python bench/load.py --only /lots       # the baseline and the lot reads only
 
 Starts the API with uvicorn as a subprocess on 127.0.0.1 against a seeded PostgreSQL
 database (make seed LOTS=1000000 LOTGATE_DATABASE_URL=...), then drives each endpoint
@@ -10,7 +11,8 @@ in turn for --seconds with --clients keep-alive connections: a minimal HTTP/1.1 
 on asyncio streams, so the driver costs as little CPU as possible -- it runs on the same
 machine and shares its cores with the server and PostgreSQL. Prints requests/s, p50,
 p99 and each endpoint's throughput as a ratio of GET /healthz (no database: the
-framework's ceiling here).
+framework's ceiling here). Then, since other work on the machine moves req/s a lot, the CPU
+time each request cost the server processes and PostgreSQL's backends (Linux /proc).
 """
 
 import argparse
@@ -21,11 +23,11 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from app.auth.keys import ensure_key
 from app.auth.models import Role
@@ -44,6 +46,10 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    cpu: tuple[float, float] = (0.0, 0.0)  # seconds used by (server, PostgreSQL)
+
+    def cpu_ms_per_request(self, part: int) -> float:
+        return self.cpu[part] * 1000 / len(self.latencies) if self.latencies else 0.0
 
     @property
     def rate(self) -> float:
@@ -52,6 +58,55 @@ class Result:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+
+CpuProbe = Callable[[], tuple[float, float]]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0  # gone, or not Linux
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            pids.extend(_process_tree(int(child)))
+    return pids
+
+
+def _backends(database: str) -> list[int]:
+    """PostgreSQL backend processes serving this database (their title names it)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def cpu_probe(server_pid: int, database: str) -> CpuProbe:
+    """Seconds of CPU used so far by the server's processes and by the database's backends.
+
+    A backend that exits between two probes (the pool closes overflow connections) takes
+    its CPU time with it: the PostgreSQL figure is a lower bound.
+    """
+    seen: dict[int, float] = {}
+
+    def probe() -> tuple[float, float]:
+        server = sum(_cpu_seconds(pid) for pid in _process_tree(server_pid))
+        for pid in _backends(database):
+            seen[pid] = max(seen.get(pid, 0.0), _cpu_seconds(pid))
+        return server, sum(seen.values())
+
+    return probe
 
 
 class Connection:
@@ -82,7 +137,13 @@ class Connection:
 
 
 async def drive(
-    name: str, paths: Sequence[str], clients: int, seconds: float, port: int, key: str
+    name: str,
+    paths: Sequence[str],
+    clients: int,
+    seconds: float,
+    port: int,
+    key: str,
+    probe: CpuProbe,
 ) -> Result:
     result = Result(name)
     deadline = 0.0
@@ -104,10 +165,13 @@ async def drive(
     await asyncio.gather(*(client(n) for n in range(clients)))
     result.latencies.clear()
     result.errors = 0
+    cpu_before = probe()
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(*(client(n) for n in range(clients)))
     result.seconds = time.perf_counter() - started
+    cpu_after = probe()
+    result.cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
     return result
 
 
@@ -174,6 +238,13 @@ async def main() -> None:
         action="store_true",
         help="compute every dashboard answer (LOTGATE_ANSWER_CACHE_ENTRIES=0)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the endpoints whose name contains TEXT (repeatable); "
+        "the no-database baseline always runs",
+    )
     args = parser.parse_args()
 
     key = "lg_bench_" + secrets.token_urlsafe(24)
@@ -208,8 +279,16 @@ async def main() -> None:
             f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
         )
         results = []
-        for name, paths in scenarios(ids):
-            results.append(await drive(name, paths, args.clients, args.seconds, args.port, key))
+        chosen = [
+            (name, paths)
+            for index, (name, paths) in enumerate(scenarios(ids))
+            if index == 0 or not args.only or any(text in name for text in args.only)
+        ]
+        probe = cpu_probe(server.pid, make_url(args.database_url).database or "")
+        for name, paths in chosen:
+            results.append(
+                await drive(name, paths, args.clients, args.seconds, args.port, key, probe)
+            )
         ceiling = results[0].rate
         print(
             f"\n{'endpoint':<60} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'err':>4}"
@@ -221,6 +300,9 @@ async def main() -> None:
             )
         mean = statistics.fmean(os.getloadavg())
         print(f"\nratio = req/s / GET /healthz req/s in this run; load average after: {mean:.2f}")
+        print(f"\n{'CPU time per request, ms':<60} {'server':>8} {'postgres':>8}")
+        for r in results:
+            print(f"{r.name:<60} {r.cpu_ms_per_request(0):>8.2f} {r.cpu_ms_per_request(1):>8.2f}")
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=10)

@@ -8,8 +8,9 @@ time.
 import hashlib
 import hmac
 import secrets
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
@@ -42,14 +43,28 @@ async def create_key(
     return (await issue_key(session, name=name, role=role, key=key))[1]
 
 
-async def find_active_key(session: AsyncSession, presented: str) -> ApiKey | None:
+class ActiveKey(NamedTuple):
+    id: int
+    name: str
+    role: str
+    key_hash: str
+
+
+# Built once: its compiled form and cache key are reused (this runs on every request).
+_ACTIVE_KEY = select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.key_hash).where(
+    ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None)
+)
+
+
+async def find_active_key(session: AsyncSession, presented: str) -> ActiveKey | None:
+    """Read on every request (no cache), so a revocation counts from the next request on."""
     digest = hash_key(presented)
-    stored = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if stored is None or stored.revoked_at is not None:
+    # Core on the session's connection: no ORM entities to load for a plain row.
+    connection = await session.connection()
+    row = (await connection.execute(_ACTIVE_KEY, {"digest": digest})).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    if not hmac.compare_digest(stored.key_hash, digest):
-        return None
-    return stored
+    return ActiveKey(*row)
 
 
 async def ensure_key(session: AsyncSession, *, name: str, role: Role, key: str) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.dependencies import Actor
-from app.db import utcnow
+from app.db import utcnow, write_transaction
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.decisions.schemas import (
     ConcessionCreate,
@@ -71,10 +71,11 @@ async def refresh_if_expired(
     now = now or utcnow()
     if lot.decision_valid_until is None or lot.decision_valid_until > now:
         return lot
-    locked = await lock_lot(session, lot.id)
-    await refresh_decision(
-        session, locked, policy=policy, trigger="concession.expired", actor="system", now=now
-    )
+    async with write_transaction(session) as writer:
+        locked = await lock_lot(writer, lot.id)
+        await refresh_decision(
+            writer, locked, policy=policy, trigger="concession.expired", actor="system", now=now
+        )
     return locked
 
 

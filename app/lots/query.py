@@ -116,7 +116,7 @@ def _check_range(name: str, low: datetime | None, high: datetime | None) -> None
         raise invalid(f"query.{name}_to", f"must be after {name}_from")
 
 
-def lot_filters(
+async def lot_filters(  # async: FastAPI runs a sync dependency in a thread
     status: Annotated[
         list[str] | None,
         Query(description="Repeat for several: status=suspect&status=rejected"),
