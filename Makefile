@@ -29,7 +29,7 @@ seed: migrate
 	$(BIN)/lotgate seed --lots $(LOTS) --seed $(SEED)
 
 run: migrate
-	$(BIN)/lotgate bootstrap
+	$(BIN)/lotgate bootstrap --url http://$(HOST):$(PORT)
 	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev-installed

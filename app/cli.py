@@ -56,7 +56,11 @@ def keys_create(
 
 
 @cli.command("bootstrap")
-def bootstrap() -> None:
+def bootstrap(
+    url: Annotated[str, typer.Option(help="Where the API will be served")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
     """Make sure an admin key exists (LOTGATE_ADMIN_KEY, or a new one) and say how to use it."""
     settings = get_settings()
     admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
@@ -83,7 +87,7 @@ def bootstrap() -> None:
         shown = "<your key>"
     typer.echo(
         "Use it as:  curl -H 'Authorization: Bearer "
-        f"{shown}' http://127.0.0.1:8000/api/v1/lots\nOpenAPI docs: http://127.0.0.1:8000/docs"
+        f"{shown}' {url}/api/v1/lots\nOpenAPI docs: {url}/docs"
     )
 
 
