@@ -99,6 +99,7 @@ CERTIFICATE_COLUMNS = (
     Column("type", True, _one_of([t.value for t in CertificateType]), "eu_type_examination"),
     Column("number", True, "certificate number", "2163-PPE-0001"),
     Column("issuer", True, "issuing body", "Example NB"),
+    Column("issuer_country", False, "ISO 3166 alpha-2 country of the issuer", "DE"),
     Column("notified_body_number", False, "4-digit notified body number", "2163"),
     Column("standard", False, "standard with edition", "EN 149:2001+A1:2009"),
     Column("product_scope", False, "products and models covered", "FFP2 NR"),

@@ -14,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.audit.models import AuditRecord
 from app.auth.models import Role
 from app.certificates.models import Certificate
+from app.certificates.schemas import CertificateCreate
 from app.imports import apply as apply_module
 from app.imports.columns import COLUMNS, ImportKind
 from app.imports.jobs import ImportContext, run_import
 from app.imports.models import ImportJob
 from app.imports.runners import InProcessRunner, make_runner
 from app.inspections.models import Inspection
+from app.inspections.schemas import InspectionCreate
 from app.lots.models import Lot
+from app.lots.schemas import LotCreate
 from tests.api import factories
 from tests.api.factories import problem
 from tests.api.imports_helpers import (
@@ -541,3 +544,20 @@ async def test_imported_results_decide_as_results_posted_one_by_one(
     decision, event = await stored(imported)
     assert decision["status"] == "suspect" and decision["reasons"]
     assert (decision, event) == await stored(posted)
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "flattened"),
+    [
+        (ImportKind.lots, LotCreate, set()),
+        (ImportKind.certificates, CertificateCreate, set()),
+        (ImportKind.inspections, InspectionCreate, {"defects", "measurements"}),
+    ],
+)
+def test_column_sets_cover_every_field_of_the_single_request(
+    kind: ImportKind, model: type[Any], flattened: set[str]
+) -> None:
+    """A field added to a request body must be importable too (defects and measurements
+    are spread over one column per code)."""
+    columns = {column.name for column in COLUMNS[kind]}
+    assert set(model.model_fields) - columns == flattened
