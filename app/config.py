@@ -23,6 +23,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     admin_key: SecretStr | None = None
+    # How long a process trusts a key it has checked, so that each request does not cost a
+    # database read. A revocation counts at once in the process that made it and within
+    # this many seconds in the others. 0: every request reads the key.
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -57,6 +57,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_AFTER_COMMIT = "lotgate_after_commit"
+
+
+def after_commit(session: Any, action: Callable[[], None]) -> None:
+    """Run ``action`` once the transaction of ``session`` (an AsyncSession or Session)
+    commits; a rollback drops it."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 # Connection execution option: the transaction only reads, from one consistent snapshot.
 READ_ONLY_SNAPSHOT = "lotgate_read_only_snapshot"
 

@@ -269,6 +269,7 @@ async def main() -> None:
         "--no-access-log",
         cwd=ROOT,
         env=env,
+        stdout=asyncio.subprocess.DEVNULL,  # the access log is still written, to nowhere
     )
     try:
         await wait_ready(args.port, server)

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.keys import find_active_key
+from app.auth.cache import KeyCache
+from app.auth.keys import find_active_key, hash_key
 from app.auth.models import Role
 from app.deps import SessionDep
 from app.errors import Forbidden, Unauthorized
@@ -22,6 +23,11 @@ class Actor:
     role: Role
 
 
+def key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
+
+
 async def current_actor(
     request: Request,
     session: SessionDep,
@@ -31,9 +37,14 @@ async def current_actor(
         raise Unauthorized(
             "An API key is required: send 'Authorization: Bearer <key>'.", headers=CHALLENGE
         )
-    key = await find_active_key(session, credentials.credentials)
+    cache = key_cache(request)
+    digest = hash_key(credentials.credentials)
+    key = cache.get(digest)
     if key is None:
-        raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
+        key = await find_active_key(session, digest)
+        if key is None:
+            raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
+        cache.put(digest, key)
     request.state.actor = key.name
     return Actor(key_id=key.id, name=key.name, role=Role(key.role))
 

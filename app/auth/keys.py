@@ -56,9 +56,8 @@ _ACTIVE_KEY = select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.key_hash).where
 )
 
 
-async def find_active_key(session: AsyncSession, presented: str) -> ActiveKey | None:
-    """Read on every request (no cache), so a revocation counts from the next request on."""
-    digest = hash_key(presented)
+async def find_active_key(session: AsyncSession, digest: str) -> ActiveKey | None:
+    """The active key with this digest (see hash_key), or None."""
     # Core on the session's connection: no ORM entities to load for a plain row.
     connection = await session.connection()
     row = (await connection.execute(_ACTIVE_KEY, {"digest": digest})).first()

@@ -1,15 +1,16 @@
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
 from sqlalchemy import func, select
 
 from app.audit import service as audit
-from app.auth.dependencies import AdminRole
+from app.auth.dependencies import AdminRole, key_cache
 from app.auth.keys import issue_key
 from app.auth.models import ApiKey, Role
-from app.db import utcnow
+from app.db import after_commit, utcnow
 from app.deps import SessionDep
 from app.errors import Conflict, NotFound
 from app.schemas import EntityId, InputModel, OutputModel
@@ -52,8 +53,11 @@ async def create_api_key(body: KeyCreate, session: SessionDep, actor: AdminRole)
 
 
 @router.delete("/{key_id:int}", status_code=status.HTTP_204_NO_CONTENT, operation_id="revoke_key")
-async def revoke_key(key_id: EntityId, session: SessionDep, actor: AdminRole) -> Response:
-    """Revoke a key; it is refused from the next request on."""
+async def revoke_key(
+    key_id: EntityId, request: Request, session: SessionDep, actor: AdminRole
+) -> Response:
+    """Revoke a key: refused from the next request on by this process, and within
+    LOTGATE_KEY_CACHE_SECONDS by the others."""
     key = await session.get(ApiKey, key_id, with_for_update=True)
     if key is None:
         raise NotFound(f"API key {key_id} does not exist.")
@@ -66,6 +70,7 @@ async def revoke_key(key_id: EntityId, session: SessionDep, actor: AdminRole) ->
     before = KeyOut.model_validate(key).model_dump(mode="json")
     key.revoked_at = key.revoked_at or utcnow()
     await session.flush()
+    after_commit(session, partial(key_cache(request).forget, key.id))
     audit.record(
         session,
         actor,

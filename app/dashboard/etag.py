@@ -30,8 +30,14 @@ IfNoneMatch = Annotated[
 ]
 
 
+# Built once (read on every conditional request): compiled and cached by SQLAlchemy.
+_DATA_VERSION = select(DataVersion.value).where(DataVersion.name == VERSION_NAME)
+
+
 async def data_version(session: AsyncSession) -> int:
-    value = await session.scalar(select(DataVersion.value).where(DataVersion.name == VERSION_NAME))
+    # Core on the session's connection: a plain value needs no ORM execution.
+    connection = await session.connection()
+    value = await connection.scalar(_DATA_VERSION)
     return int(value or 0)
 
 

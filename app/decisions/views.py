@@ -1,6 +1,7 @@
 """Read models and admin actions around decisions: plans, history, concessions, sources."""
 
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,10 +65,23 @@ def lot_sampling_plans(lot: Lot, policy: Policy) -> LotSamplingPlans:
     )
 
 
+class ExpiringDecision(Protocol):
+    """An ORM Lot, or a row of the lots table."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def decision_valid_until(self) -> datetime | None: ...
+
+
+L = TypeVar("L", bound=ExpiringDecision)
+
+
 async def refresh_if_expired(
-    session: AsyncSession, lot: Lot, policy: Policy, now: datetime | None = None
-) -> Lot:
-    """A concession ends by itself: past its expiry the computed decision returns."""
+    session: AsyncSession, lot: L, policy: Policy, now: datetime | None = None
+) -> L | Lot:
+    """A concession ends by itself: past its expiry the computed decision returns (and the
+    lot comes back as an ORM Lot, freshly decided)."""
     now = now or utcnow()
     if lot.decision_valid_until is None or lot.decision_valid_until > now:
         return lot

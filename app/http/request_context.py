@@ -13,7 +13,7 @@ from app.metrics import HTTP_LATENCY, HTTP_REQUESTS
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-access_log = structlog.stdlib.get_logger("lotgate.access")
+access_log = structlog.get_logger("lotgate.access")
 
 
 def _request_id(scope: Scope) -> str:

@@ -65,5 +65,5 @@ async def list_lots(
 async def get_lot(
     lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
 ) -> LotOut:
-    lot = await refresh_if_expired(session, await service.get_lot(session, lot_id), policy)
+    lot = await refresh_if_expired(session, await service.read_lot(session, lot_id), policy)
     return service.lot_out(lot)

@@ -1,9 +1,11 @@
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.dependencies import Actor
-from app.decisions.service import stamp_source_state
+from app.decisions.service import LotRecord, lot_quantities, stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
 from app.lots.schemas import LotCreate, LotOut, LotQuantities
@@ -11,16 +13,18 @@ from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierRole
 
 
-def lot_out(lot: Lot) -> LotOut:
+def lot_out(lot: LotRecord) -> LotOut:
+    """A lot as the API shows it, from an ORM Lot or a row of the lots table."""
+    units = lot_quantities(lot)
     quantities = LotQuantities(
-        received=lot.quantity,
-        distributed=lot.distributed,
-        site_returned=lot.site_returned,
-        site_destroyed=lot.site_destroyed,
-        site_consumed=lot.site_consumed,
-        outstanding_at_sites=lot.outstanding_at_sites,
-        on_hand=lot.on_hand,
-        returned_to_supplier=lot.returned_to_supplier,
+        received=units.received,
+        distributed=units.distributed,
+        site_returned=units.site_returned,
+        site_destroyed=units.site_destroyed,
+        site_consumed=units.site_consumed,
+        outstanding_at_sites=units.outstanding_at_sites,
+        on_hand=units.on_hand,
+        returned_to_supplier=units.returned_to_supplier,
         to_recall=lot.to_recall,
         to_return=lot.to_return,
         releasable=lot.releasable,
@@ -31,6 +35,20 @@ def lot_out(lot: Lot) -> LotOut:
             "quantities": quantities,
         }
     )
+
+
+# Reads that only show lots select plain rows: no ORM identity map, no entity to build.
+LOT_ROWS: Select[Any] = select(*Lot.__table__.columns)
+_LOT_ROW_BY_ID = LOT_ROWS.where(Lot.__table__.c.id == bindparam("lot_id"))
+
+
+async def read_lot(session: AsyncSession, lot_id: int) -> Row[Any]:
+    """A lot to show (not to change): a row of the lots table, 404 if there is none."""
+    connection = await session.connection()
+    row: Row[Any] | None = (await connection.execute(_LOT_ROW_BY_ID, {"lot_id": lot_id})).first()
+    if row is None:
+        raise NotFound(f"Lot {lot_id} does not exist.")
+    return row
 
 
 def lot_snapshot(lot: Lot) -> dict[str, object]:
