@@ -137,7 +137,7 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     engine = create_async_engine(
         database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_pool_size // 2,
         pool_timeout=settings.db_connect_timeout_seconds,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,

@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Quality-inspection tracker for incoming lots of masks, respirators and test kits",
         lifespan=lifespan,
+        # Metrics are Prometheus's (app/metrics.py); with no OpenTelemetry here, FastAPI
+        # need not look for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
