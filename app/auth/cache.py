@@ -6,14 +6,18 @@ Only keys found active are kept (an unknown key is read again each time), for at
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from app.auth.keys import ActiveKey
 
 
 class KeyCache:
-    def __init__(self, ttl: float, entries: int = 1024) -> None:
+    def __init__(
+        self, ttl: float, entries: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.entries = entries
+        self.clock = clock
         self._keys: OrderedDict[str, tuple[float, ActiveKey]] = OrderedDict()
 
     def get(self, digest: str) -> ActiveKey | None:
@@ -21,7 +25,7 @@ class KeyCache:
         if found is None:
             return None
         checked_at, key = found
-        if time.monotonic() - checked_at >= self.ttl:
+        if self.clock() - checked_at >= self.ttl:
             del self._keys[digest]
             return None
         self._keys.move_to_end(digest)
@@ -30,7 +34,7 @@ class KeyCache:
     def put(self, digest: str, key: ActiveKey) -> None:
         if self.ttl <= 0:
             return
-        self._keys[digest] = (time.monotonic(), key)
+        self._keys[digest] = (self.clock(), key)
         self._keys.move_to_end(digest)
         while len(self._keys) > self.entries:
             self._keys.popitem(last=False)

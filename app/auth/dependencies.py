@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.cache import KeyCache
 from app.auth.keys import find_active_key, hash_key
@@ -28,10 +29,8 @@ def key_cache(request: Request) -> KeyCache:
     return cache
 
 
-async def current_actor(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+async def authenticate(
+    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
     if credentials is None or not credentials.credentials:
         raise Unauthorized(
@@ -53,7 +52,13 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """Dependency allowing the given roles; admin is always allowed."""
     allowed = {Role.admin, *roles}
 
-    async def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    # One dependency, not one per step: FastAPI's cost is per dependency, on every request.
+    async def dependency(
+        request: Request,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Actor:
+        actor = await authenticate(request, session, credentials)
         if actor.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(

@@ -63,7 +63,9 @@ async def list_lots(
 
 @router.get("/{lot_id:int}", operation_id="get_lot")
 async def get_lot(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole, policy: PolicyDep
+    lot_id: EntityId, request: Request, session: SessionDep, _actor: AnyRole
 ) -> LotOut:
-    lot = await refresh_if_expired(session, await service.read_lot(session, lot_id), policy)
-    return service.lot_out(lot)
+    # The policy is read from the app only when a concession has run out: dashboards poll
+    # this route, and every dependency costs FastAPI time on every request.
+    lot = await service.read_lot(session, lot_id)
+    return service.lot_out(await refresh_if_expired(session, lot, request.app.state.policy))
