@@ -93,8 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # What start-up built lives as long as the process: moved out of the collector's
         # sight, a full collection no longer walks it (pauses of ~100 ms -> ~6 ms, measured).
+        # Requests leave reference cycles behind; collecting the youngest generation every
+        # 10,000 allocations instead of 700 frees them in fewer, cheaper passes.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
         try:
             yield
         finally:
