@@ -2,7 +2,8 @@
 baseline measured in the same run.
 
     .venv/bin/python bench/load.py                       # lotgate_bench_dash, 1 worker
-    .venv/bin/python bench/load.py --workers 2 --seconds 15
+    .venv/bin/python bench/load.py --workers 2 --seconds 15   # a worker per core
+    .venv/bin/python bench/load.py --workers 2 --rounds 3     # medians of 3 rounds
     .venv/bin/python bench/load.py --only /lots       # the baseline and the lot reads only
 
 Starts the API with uvicorn as a subprocess on 127.0.0.1 against a seeded PostgreSQL
@@ -12,7 +13,8 @@ on asyncio streams, so the driver costs as little CPU as possible -- it runs on 
 machine and shares its cores with the server and PostgreSQL. Prints requests/s, p50,
 p99 and each endpoint's throughput as a ratio of GET /healthz (no database: the
 framework's ceiling here). Then, since other work on the machine moves req/s a lot, the CPU
-time each request cost the server processes and PostgreSQL's backends (Linux /proc).
+time each request cost the server processes, PostgreSQL's backends (Linux /proc) and the
+driver.
 """
 
 import argparse
@@ -235,12 +237,48 @@ def scenarios(ids: Sequence[int]) -> list[tuple[str, list[str]]]:
     ]
 
 
+def report(rounds: list[list[Result]]) -> None:
+    """Each figure is the median over the rounds; a ratio is taken within its round."""
+    median = statistics.median
+    title = f"median of {len(rounds)} rounds" if len(rounds) > 1 else "one round"
+    print(
+        f"\n{'endpoint (' + title + ')':<60} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'ratio':>6} {'err':>4}"
+    )
+    for runs in zip(*rounds, strict=True):
+        ratios = [r.rate / round_[0].rate for r, round_ in zip(runs, rounds, strict=True)]
+        print(
+            f"{runs[0].name:<60} {median(r.rate for r in runs):>8.0f} "
+            f"{median(r.percentile(0.5) for r in runs):>8.1f} "
+            f"{median(r.percentile(0.99) for r in runs):>8.1f} {median(ratios):>6.2f} "
+            f"{sum(r.errors for r in runs):>4}"
+        )
+    if len(rounds) > 1:
+        print(f"\n{'p99 ms in each round':<60}")
+        for runs in zip(*rounds, strict=True):
+            print(f"{runs[0].name:<60} " + " ".join(f"{r.percentile(0.99):.1f}" for r in runs))
+    mean = statistics.fmean(os.getloadavg())
+    print(f"\nratio = req/s / GET /healthz req/s in the same round; load average after: {mean:.2f}")
+    print(
+        f"\n{'CPU time per request, ms (median)':<60} {'server':>8} {'postgres':>8} {'driver':>8}"
+    )
+    for runs in zip(*rounds, strict=True):
+        cpu = [median(r.cpu_ms_per_request(part) for r in runs) for part in range(3)]
+        print(f"{runs[0].name:<60} {cpu[0]:>8.2f} {cpu[1]:>8.2f} {cpu[2]:>8.2f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every endpoint this many times, round after round, and print medians",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--no-answer-cache",
@@ -288,34 +326,21 @@ async def main() -> None:
             f"{'off' if args.no_answer_cache else 'on'}; {os.cpu_count()} cores shared by driver, "
             f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
         )
-        results = []
         chosen = [
             (name, paths)
             for index, (name, paths) in enumerate(scenarios(ids))
             if index == 0 or not args.only or any(text in name for text in args.only)
         ]
         probe = cpu_probe(server.pid, make_url(args.database_url).database or "")
-        for name, paths in chosen:
-            results.append(
-                await drive(name, paths, args.clients, args.seconds, args.port, key, probe)
+        rounds: list[list[Result]] = []
+        for _ in range(args.rounds):
+            rounds.append(
+                [
+                    await drive(name, paths, args.clients, args.seconds, args.port, key, probe)
+                    for name, paths in chosen
+                ]
             )
-        ceiling = results[0].rate
-        print(
-            f"\n{'endpoint':<60} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'err':>4}"
-        )
-        for r in results:
-            print(
-                f"{r.name:<60} {r.rate:>8.0f} {r.percentile(0.5):>8.1f} "
-                f"{r.percentile(0.99):>8.1f} {r.rate / ceiling:>6.2f} {r.errors:>4}"
-            )
-        mean = statistics.fmean(os.getloadavg())
-        print(f"\nratio = req/s / GET /healthz req/s in this run; load average after: {mean:.2f}")
-        print(f"\n{'CPU time per request, ms':<60} {'server':>8} {'postgres':>8} {'driver':>8}")
-        for r in results:
-            print(
-                f"{r.name:<60} {r.cpu_ms_per_request(0):>8.2f} {r.cpu_ms_per_request(1):>8.2f} "
-                f"{r.cpu_ms_per_request(2):>8.2f}"
-            )
+        report(rounds)
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=10)
