@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -190,8 +190,8 @@ class Sort:
         return (False, True) if self.descending else (True, False)
 
     def page_part(
-        self, base: Select[Lot], null_part: bool, after: Position | None, limit: int
-    ) -> Select[Lot]:
+        self, base: Select[Any], null_part: bool, after: Position | None, limit: int
+    ) -> Select[Any]:
         query = base
         if self.nullable:
             query = query.where(self.column.is_(None) if null_part else self.column.is_not(None))
@@ -257,9 +257,13 @@ def decode_cursor(cursor: str, sort: str, filters: LotFilters) -> Position:
     return Position(key=key, id=last_id)
 
 
+# Reads that only show lots select plain rows: no ORM identity map, no entity to build.
+LOT_ROWS: Select[Any] = select(*Lot.__table__.columns)
+
+
 @dataclass(frozen=True)
 class LotPageRows:
-    lots: list[Lot]
+    lots: list[Row[Any]]
     next_cursor: str | None
 
 
@@ -274,16 +278,17 @@ async def lot_page(
     order = Sort.parse(sort)
     after = decode_cursor(cursor, sort, filters) if cursor is not None else None
     dialect = session.get_bind().dialect.name
-    base: Select[Lot] = select(Lot).where(*filters.conditions(dialect))
+    base: Select[Any] = LOT_ROWS.where(*filters.conditions(dialect))
     segments = order.segments()
     start = 0
     if after is not None and order.nullable:
         start = segments.index(after.key is None)
-    lots: list[Lot] = []
+    lots: list[Row[Any]] = []
+    connection = await session.connection()
     for index in range(start, len(segments)):
         part_after = after if index == start else None
         query = order.page_part(base, segments[index], part_after, limit + 1 - len(lots))
-        lots.extend(await session.scalars(query))
+        lots.extend(await connection.execute(query))
         if len(lots) > limit:
             break
     if len(lots) <= limit:

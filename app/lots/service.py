@@ -1,6 +1,6 @@
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -8,6 +8,7 @@ from app.auth.dependencies import Actor
 from app.decisions.service import LotRecord, lot_quantities, stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
+from app.lots.query import LOT_ROWS
 from app.lots.schemas import LotCreate, LotOut, LotQuantities
 from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierRole
@@ -37,8 +38,6 @@ def lot_out(lot: LotRecord) -> LotOut:
     )
 
 
-# Reads that only show lots select plain rows: no ORM identity map, no entity to build.
-LOT_ROWS: Select[Any] = select(*Lot.__table__.columns)
 _LOT_ROW_BY_ID = LOT_ROWS.where(Lot.__table__.c.id == bindparam("lot_id"))
 
 
