@@ -5,4 +5,8 @@ COPY app ./app
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
 EXPOSE 8000
-CMD ["sh", "-c", "lotgate bootstrap && uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000"]
+# A worker per core (uvicorn reads WEB_CONCURRENCY); /metrics adds up the workers' samples,
+# which each writes to an emptied directory.
+ENV WEB_CONCURRENCY=2 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/lotgate-metrics
+CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && lotgate bootstrap && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000"]

@@ -1,6 +1,6 @@
 """Prometheus metrics, correct with several worker processes.
 
-With PROMETHEUS_MULTIPROC_DIR set (as `make run-workers` and the container do), every
+With PROMETHEUS_MULTIPROC_DIR set (as the container does, with two workers), every
 process writes its samples to that directory and /metrics aggregates them.
 """
 
