@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     concession_sweep_seconds: float = Field(default=60.0, gt=0)
     # Dashboard answers kept per process, keyed by their ETag (data version + query); 0: none.
     answer_cache_entries: int = Field(default=128, ge=0, le=100_000)
+    # PostgreSQL: learn of data changes by LISTEN/NOTIFY (app/dashboard/version_watch.py)
+    # instead of reading the data version on every dashboard request. Another process may
+    # then answer from the previous version for the moment a notification takes.
+    data_version_push: bool = True
 
     # Bulk imports (app/imports): files up to import_sync_max_rows rows are imported inside
     # the request; larger ones become a job. import_worker_in_api: run the job worker inside

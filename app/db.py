@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, UOWTransaction
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
@@ -139,13 +139,35 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size // 2,
         pool_timeout=settings.db_connect_timeout_seconds,
-        connect_args={
-            "timeout": settings.db_connect_timeout_seconds,
-            "command_timeout": settings.db_command_timeout_seconds,
-        },
+        connect_args=_connect_args(settings),
     )
     _discard_closed_connections(engine)
     return engine
+
+
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_command_timeout_seconds,
+    }
+
+
+LISTENER_APPLICATION_NAME = "lotgate-version-watch"
+
+
+def make_listener_engine(settings: Settings) -> AsyncEngine:
+    """PostgreSQL: one connection at a time, kept as long as it is used, in autocommit
+    (a LISTEN inside a transaction would wait for its commit); pg_stat_activity shows it
+    under its own application_name."""
+    return create_async_engine(
+        settings.database_url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            **_connect_args(settings),
+            "server_settings": {"application_name": LISTENER_APPLICATION_NAME},
+        },
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

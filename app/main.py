@@ -11,7 +11,14 @@ from app.auth.router import router as keys_router
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
-from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.dashboard.version_watch import VersionWatch
+from app.db import (
+    is_sqlite,
+    make_engine,
+    make_listener_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from app.decisions.expiry import run_expiry_loop
 from app.decisions.policy import policy_from_settings
 from app.decisions.router import router as decisions_router
@@ -70,6 +77,12 @@ def include_api(app: FastAPI, max_body_bytes: int) -> None:
         )
 
 
+def version_watch(settings: Settings) -> VersionWatch:
+    if is_sqlite(settings.database_url) or not settings.data_version_push:
+        return VersionWatch()
+    return VersionWatch(make_listener_engine(settings))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -80,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_read_sessionmaker(engine, app.state.sessionmaker)
         app.state.head_revisions = head_revisions()
+        app.state.version_watch = version_watch(settings)
+        app.state.version_watch.start()
         runner = make_runner(
             ImportContext(app.state.sessionmaker, app.state.policy, settings),
             run_worker=settings.import_worker_in_api,
@@ -105,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with suppress(asyncio.CancelledError):
                 await expiry
             await runner.stop()
+            await app.state.version_watch.stop()
             await engine.dispose()
 
     configure_logging(settings.log_level)

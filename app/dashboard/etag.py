@@ -1,16 +1,17 @@
-"""ETags for query answers that are costly to compute.
+"""ETags for query answers that are costly to compute, and for single lots.
 
-The tag hashes the data version (app.dashboard.models.DataVersion, one primary-key
-read) with the path and the query string, so it changes whenever the answer could,
-and a matching If-None-Match is answered 304 before the query runs. The version is
-read before the answer is computed: a change committed in between makes the body
-newer than its tag, never older, so a client is never stuck with a stale answer.
+The tag hashes the data version (app.dashboard.models.DataVersion: as PostgreSQL last
+announced it, see version_watch, else one primary-key read) with the path and the query
+string, so it changes whenever the answer could, and a matching If-None-Match is answered
+304 before the query runs. The version is taken before the answer is computed: a change
+committed in between makes the body newer than its tag, never older, so a client is
+never stuck with a stale answer.
 """
 
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header, Request, Response
 from pydantic import BaseModel
@@ -19,6 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
+from app.dashboard.version_watch import VersionWatch
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified since the ETag sent in If-None-Match"}
+}
 
 IfNoneMatch = Annotated[
     str | None,
@@ -34,7 +40,11 @@ IfNoneMatch = Annotated[
 _DATA_VERSION = select(DataVersion.value).where(DataVersion.name == VERSION_NAME)
 
 
-async def data_version(session: AsyncSession) -> int:
+async def data_version(session: AsyncSession, watch: VersionWatch) -> int:
+    """As PostgreSQL last announced it, else read."""
+    known = watch.known()
+    if known is not None:
+        return known
     # Core on the session's connection: a plain value needs no ORM execution.
     connection = await session.connection()
     value = await connection.scalar(_DATA_VERSION)
@@ -42,7 +52,7 @@ async def data_version(session: AsyncSession) -> int:
 
 
 async def query_etag(session: AsyncSession, request: Request) -> str:
-    version = await data_version(session)
+    version = await data_version(session, request.app.state.version_watch)
     query = sorted(request.query_params.multi_items())
     text = repr((version, request.url.path, query))
     return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
@@ -94,15 +104,22 @@ async def conditional(
     request: Request,
     if_none_match: str | None,
     compute: Callable[[], Awaitable[BaseModel]],
+    *,
+    cache: bool = True,
 ) -> Response:
-    """304 when the client's ETag is current; else the answer, cached or computed, tagged."""
+    """304 when the client's ETag is current; else the answer, cached or computed, tagged.
+
+    ``cache=False`` for answers that are cheap and many (one lot each): kept, they would
+    push the costly ones out of the cache.
+    """
     etag = await query_etag(session, request)
     headers = {"ETag": etag}
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    cache = answer_cache(request)
-    body = cache.get(etag)
+    answers = answer_cache(request)
+    body = answers.get(etag) if cache else None
     if body is None:
         body = (await compute()).model_dump_json().encode()
-        cache.put(etag, body)
+        if cache:
+            answers.put(etag, body)
     return Response(body, media_type="application/json", headers=headers)

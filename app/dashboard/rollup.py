@@ -141,6 +141,7 @@ def _previous(state: InstanceState[Lot], name: str) -> Any:
 
 
 _KEY = "lotgate.rollup"
+_NEW_VERSION = "lotgate.new_data_version"
 
 
 def _deltas(session: Session) -> Deltas:
@@ -184,12 +185,20 @@ def _write(session: Session) -> None:
     session.flush()  # before_commit runs before the commit's own flush
     deltas = session.info.pop(_KEY, None)
     if isinstance(deltas, Deltas) and deltas.changed:
-        apply_deltas(session, deltas)
+        session.info[_NEW_VERSION] = apply_deltas(session, deltas)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop(_NEW_VERSION, None)
+
+
+def committed_version(session: Any) -> int | None:
+    """The data version the last commit of ``session`` (a Session or AsyncSession) moved
+    to, once; None if it changed nothing versioned."""
+    value: int | None = session.info.pop(_NEW_VERSION, None)
+    return value
 
 
 Executor = Session | Connection
@@ -214,16 +223,17 @@ def _upsert(executor: Executor, table: Any, keys: Sequence[str], fields: Sequenc
     )
 
 
-def bump_version(executor: Executor) -> None:
+def bump_version(executor: Executor) -> int:
+    """Move the data version on; the new value."""
     # A new row (fresh or emptied database) starts from the clock, not from 1, so a version
     # number never comes back with other data behind it (ETags and cached answers use it).
     first = time.time_ns() // 1000
     statement = _insert(executor, DataVersion).values(name=VERSION_NAME, value=first)
-    executor.execute(
-        statement.on_conflict_do_update(
-            index_elements=["name"], set_={"value": DataVersion.value + 1}
-        )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"value": DataVersion.value + 1}
     )
+    value: int = executor.execute(upsert.returning(DataVersion.value)).scalar_one()
+    return value
 
 
 _BUCKET = ("supplier_id", "product", "status", "disposition")
@@ -249,7 +259,8 @@ def _upsert_rows(
         executor.execute(_upsert(executor, table, keys, fields), rows)
 
 
-def apply_deltas(session: Session, deltas: Deltas) -> None:
+def apply_deltas(session: Session, deltas: Deltas) -> int:
+    """Write the changes to the rollups; the data version they moved to."""
     _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, deltas.totals.items())
     _upsert_rows(
         session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, deltas.product_totals().items()
@@ -258,7 +269,7 @@ def apply_deltas(session: Session, deltas: Deltas) -> None:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
-    bump_version(session)
+    return bump_version(session)
 
 
 def reason_elements(dialect: str) -> tuple[Any, ColumnElement[Any], ColumnElement[Any]]:

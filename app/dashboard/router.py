@@ -1,10 +1,10 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import AnyRole
 from app.dashboard import service
-from app.dashboard.etag import IfNoneMatch, conditional
+from app.dashboard.etag import NOT_MODIFIED, IfNoneMatch, conditional
 from app.dashboard.schemas import ScorecardPage, Summary
 from app.deps import SessionDep
 from app.errors import invalid
@@ -13,9 +13,6 @@ from app.lots.query import LotFilters, lot_filters
 router = APIRouter(tags=["dashboard"])
 
 BY = ("source", "supplier")
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified since the ETag sent in If-None-Match"}
-}
 Filters = Annotated[LotFilters, Depends(lot_filters)]
 
 

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
-from app.dashboard.etag import IfNoneMatch, conditional
+from app.dashboard.etag import NOT_MODIFIED, IfNoneMatch, conditional
 from app.decisions.service import refresh_decision
 from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
@@ -28,7 +28,7 @@ async def create_lot(
     "",
     operation_id="list_lots",
     response_model=LotPage,
-    responses={304: {"description": "Not modified since the ETag sent in If-None-Match"}},
+    responses=NOT_MODIFIED,
 )
 async def list_lots(
     request: Request,
@@ -61,11 +61,28 @@ async def list_lots(
     return await conditional(session, request, if_none_match, page)
 
 
-@router.get("/{lot_id:int}", operation_id="get_lot")
+@router.get(
+    "/{lot_id:int}",
+    operation_id="get_lot",
+    response_model=LotOut,
+    responses=NOT_MODIFIED,
+)
 async def get_lot(
-    lot_id: EntityId, request: Request, session: SessionDep, _actor: AnyRole
-) -> LotOut:
-    # The policy is read from the app only when a concession has run out: dashboards poll
-    # this route, and every dependency costs FastAPI time on every request.
-    lot = await service.read_lot(session, lot_id)
-    return service.lot_out(await refresh_if_expired(session, lot, request.app.state.policy))
+    lot_id: EntityId,
+    request: Request,
+    session: SessionDep,
+    _actor: AnyRole,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One lot, with an ETag: polling it with If-None-Match costs a 304 while nothing
+    changed. (If-None-Match: * is answered in full: a 304 would claim the lot exists
+    before it was read.)"""
+
+    async def lot() -> LotOut:
+        # The policy is read from the app only when a concession has run out: every
+        # dependency costs FastAPI time on every request, and dashboards poll this route.
+        row = await service.read_lot(session, lot_id)
+        return service.lot_out(await refresh_if_expired(session, row, request.app.state.policy))
+
+    tags = None if if_none_match is None or "*" in if_none_match else if_none_match
+    return await conditional(session, request, tags, lot, cache=False)

@@ -117,3 +117,29 @@ async def test_products_catalogue(viewer: httpx.AsyncClient) -> None:
     )
     assert filtration["minimum"] == 95.0 and filtration["requirement"] == ">= 95 %"
     assert products["ANTIGEN_RAPID_TEST"]["thresholds"][0]["minimum"] == 80.0
+
+
+async def test_a_lot_carries_an_etag_and_a_poll_with_it_costs_a_304(
+    viewer: httpx.AsyncClient, inspector: httpx.AsyncClient
+) -> None:
+    lot = await factories.lot(inspector)
+    first = await viewer.get(f"/lots/{lot['id']}")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and first.json() == lot and etag.startswith('W/"')
+
+    polled = await viewer.get(f"/lots/{lot['id']}", headers={"If-None-Match": etag})
+    assert polled.status_code == 304 and polled.content == b""
+    assert polled.headers["ETag"] == etag
+    anything = await viewer.get(f"/lots/{lot['id']}", headers={"If-None-Match": "*"})
+    assert anything.status_code == 200 and anything.json() == lot
+
+    other = await factories.lot(inspector, supplier_id=lot["supplier_id"], lot_number="LOT-002")
+    elsewhere = await viewer.get(f"/lots/{other['id']}", headers={"If-None-Match": etag})
+    assert elsewhere.status_code == 200 and elsewhere.json() == other
+    # Any change to the data makes the tag stale: the next poll gets the lot in full.
+    changed = await viewer.get(f"/lots/{lot['id']}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json() == lot
+    assert changed.headers["ETag"] not in (etag, elsewhere.headers["ETag"])
+
+    missing = await viewer.get("/lots/999999", headers={"If-None-Match": etag})
+    assert problem(missing, 404)["status"] == 404

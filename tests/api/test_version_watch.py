@@ -1,0 +1,166 @@
+"""The data version pushed by PostgreSQL (LISTEN/NOTIFY) instead of read per request."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.dashboard.etag import data_version
+from app.dashboard.version_watch import VersionWatch
+from app.db import LISTENER_APPLICATION_NAME, make_listener_engine, make_sessionmaker
+from app.suppliers.models import Supplier
+from tests.api import factories
+from tests.conftest import TEST_DATABASE_URL
+
+on_postgresql = pytest.mark.skipif(
+    not TEST_DATABASE_URL, reason="SQLite has no NOTIFY: the version is read per request"
+)
+
+
+async def stored_version(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        value = await connection.scalar(text("SELECT value FROM data_versions WHERE name = 'lots'"))
+    return int(value or 0)
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    """A notification arrives when PostgreSQL delivers it; wait for it, within reason."""
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.025)
+    pytest.fail(f"never happened: {what}")
+
+
+async def add_supplier_behind_the_apps_back(engine: AsyncEngine, name: str) -> None:
+    """A commit made outside any request of the app (another process, as far as the
+    app's own bookkeeping knows): only the notification can tell the app about it."""
+    async with make_sessionmaker(engine)() as session, session.begin():
+        session.add(Supplier(name=name, country="NL", roles=["donor"]))
+
+
+@pytest.fixture
+async def watch(settings: Settings) -> AsyncIterator[VersionWatch]:
+    own = VersionWatch(make_listener_engine(settings), retry_seconds=0.05, check_seconds=0.2)
+    own.start()
+    yield own
+    await own.stop()
+
+
+async def test_without_postgresql_nothing_is_known_and_the_version_is_read(
+    app: FastAPI, admin: httpx.AsyncClient
+) -> None:
+    idle = VersionWatch()
+    idle.start()
+    idle.saw(5)
+    assert idle.known() is None
+    await factories.supplier(admin)
+    async with app.state.read_sessionmaker() as session:
+        assert await data_version(session, idle) == await stored_version(app.state.engine)
+    assert await stored_version(app.state.engine) > 0
+    await idle.stop()
+
+
+class RecordingWatch(VersionWatch):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int | None] = []
+
+    def saw(self, value: int | None) -> None:
+        self.seen.append(value)
+
+
+@pytest.fixture
+def recording(app: FastAPI) -> Iterator[RecordingWatch]:
+    running = app.state.version_watch
+    app.state.version_watch = RecordingWatch()
+    yield app.state.version_watch
+    app.state.version_watch = running
+
+
+async def test_a_request_that_wrote_tells_the_watch_its_version_at_once(
+    app: FastAPI, admin: httpx.AsyncClient, recording: RecordingWatch
+) -> None:
+    supplier = await factories.supplier(admin)
+    assert recording.seen == [await stored_version(app.state.engine)]
+    await factories.lot(admin, supplier_id=supplier["id"])
+    assert recording.seen[-1] == await stored_version(app.state.engine) > recording.seen[0]
+    again = await admin.post(
+        "/lots",
+        json={
+            "lot_number": "LOT-001",
+            "supplier_id": supplier["id"],
+            "product": "FFP2",
+            "ordered_as": "FFP2",
+            "quantity": 5,
+            "received_at": "2020-03-21T09:00:00Z",
+        },
+    )
+    assert again.status_code == 409  # rolled back: the watch is not told anything
+    await admin.post("/keys", json={"name": "changes no lot", "role": "viewer"})
+    assert len(recording.seen) == 3 and recording.seen[-1] is None  # committed, no new version
+
+
+@on_postgresql
+async def test_a_commit_elsewhere_is_announced_and_cached_answers_follow_it(
+    app: FastAPI, admin: httpx.AsyncClient
+) -> None:
+    watch: VersionWatch = app.state.version_watch
+    await eventually(lambda: watch.known() is not None, "the app's watch connected")
+    supplier = await factories.supplier(admin)
+    await factories.lot(admin, supplier_id=supplier["id"])
+    before = await admin.get("/suppliers/scorecards")
+    assert [row["supplier_id"] for row in before.json()["items"]] == [supplier["id"]]
+
+    await add_supplier_behind_the_apps_back(app.state.engine, "Announced BV")
+    current = await stored_version(app.state.engine)
+    await eventually(lambda: watch.known() == current, "the new version announced")
+    after = await admin.get(
+        "/suppliers/scorecards", headers={"If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+
+
+@on_postgresql
+async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    watch = VersionWatch(make_listener_engine(settings), retry_seconds=0.5, check_seconds=0.2)
+    watch.start()
+    try:
+        await eventually(lambda: watch.connections_made == 1, "the watch connected")
+        assert watch.known() == await stored_version(engine)
+        async with engine.connect() as connection:
+            killed = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": LISTENER_APPLICATION_NAME},
+            )
+        assert killed >= 1  # the app's own watch is cut too; it reconnects the same way
+        await eventually(lambda: watch.known() is None, "the version unknown")
+        # Committed while nobody listens: read on reconnecting, not missed.
+        await add_supplier_behind_the_apps_back(engine, "Committed while away BV")
+        current = await stored_version(engine)
+        await eventually(lambda: watch.connections_made == 2, "the watch reconnected")
+        assert watch.known() == current
+    finally:
+        await watch.stop()
+
+
+@on_postgresql
+async def test_emptying_the_table_announces_version_zero(
+    watch: VersionWatch, engine: AsyncEngine
+) -> None:
+    await add_supplier_behind_the_apps_back(engine, "Soon gone BV")
+    current = await stored_version(engine)
+    await eventually(lambda: watch.known() == current, "the version announced")
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE data_versions"))
+    await eventually(lambda: watch.known() == 0, "the emptied table announced")
