@@ -33,6 +33,13 @@ DECISIONS = Counter(
     ["status"],
 )
 
+DATA_VERSION_WATCH = Counter(
+    "lotgate_data_version_watch_events_total",
+    "The LISTEN connection that learns of data changes: connected; lost or not made "
+    "(the data version is then read per request until it is back)",
+    ["event"],
+)
+
 
 def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
+from app.metrics import DATA_VERSION_WATCH
 
 CHANNEL = "lotgate_data_version"
 log = logging.getLogger("lotgate.version_watch")
@@ -83,16 +84,22 @@ class VersionWatch:
             self._current = max(self._current, value)
 
     async def _run(self) -> None:
+        delay = self.retry_seconds
         while True:
+            made = self.connections_made
             try:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # any failure: unknown, then retry
+                DATA_VERSION_WATCH.labels("lost").inc()
                 log.warning("data version watch lost (%s); reading the version per request", error)
             finally:
                 self._current = None
-            await asyncio.sleep(self.retry_seconds)
+            # Retry at once-a-second pace after a working connection; back off while the
+            # database stays away (every attempt would log a line in every process).
+            delay = self.retry_seconds if self.connections_made > made else min(delay * 2, 15)
+            await asyncio.sleep(delay)
 
     async def _listen(self) -> None:
         assert self.engine is not None
@@ -108,6 +115,7 @@ class VersionWatch:
             value = await connection.scalar(_CURRENT)
             self._current = max(int(value or 0), self._announced_early)
             self.connections_made += 1
+            DATA_VERSION_WATCH.labels("connected").inc()
             # A connection that dies without a word (a network cut) is found by asking.
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -130,6 +131,13 @@ async def test_a_commit_elsewhere_is_announced_and_cached_answers_follow_it(
 async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
     settings: Settings, engine: AsyncEngine
 ) -> None:
+    def events(event: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "lotgate_data_version_watch_events_total", {"event": event}
+        )
+        return value or 0.0
+
+    lost_before = events("lost")
     watch = VersionWatch(make_listener_engine(settings), retry_seconds=0.5, check_seconds=0.2)
     watch.start()
     try:
@@ -145,6 +153,7 @@ async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
             )
         assert killed >= 1  # the app's own watch is cut too; it reconnects the same way
         await eventually(lambda: watch.known() is None, "the version unknown")
+        assert events("lost") >= lost_before + 1
         # Committed while nobody listens: read on reconnecting, not missed.
         await add_supplier_behind_the_apps_back(engine, "Committed while away BV")
         current = await stored_version(engine)

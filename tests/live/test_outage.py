@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import TEST_DATABASE_URL, migrate
 from tests.live import private_postgres
@@ -34,6 +35,16 @@ def cluster() -> Iterator[PrivatePostgres]:
     with contextlib.suppress(subprocess.CalledProcessError):
         made.stop()
     shutil.rmtree(parent, ignore_errors=True)
+
+
+def watch_events(client: httpx.Client, event: str) -> float:
+    metrics = client.get("/metrics").text
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if name == "lotgate_data_version_watch_events_total" and labels == {"event": event}:
+                return sample.value
+    return 0.0
 
 
 def test_outage_fails_fast_and_recovers_without_restart(
@@ -72,6 +83,11 @@ def test_outage_fails_fast_and_recovers_without_restart(
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, "did not recover after PostgreSQL came back"
             time.sleep(0.5)
+        # The connection that learns of data changes was cut too; it comes back by itself.
+        while watch_events(client, "connected") < 2:
+            assert time.monotonic() < deadline, "the data version watch did not reconnect"
+            time.sleep(0.5)
+        assert watch_events(client, "lost") >= 1
         listed = client.get("/api/v1/suppliers", params={"limit": 500}).json()
         assert [s["id"] for s in listed] == acknowledged
         retried = client.post(
