@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -131,7 +132,7 @@ def _discard_closed_connections(engine: AsyncEngine) -> None:
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     database_url = url or settings.database_url
     if is_sqlite(database_url):
-        engine = create_async_engine(database_url)
+        engine = create_async_engine(database_url, json_deserializer=from_json)
         _make_sqlite_transactions_immediate(engine, settings.sqlite_busy_timeout_ms)
         return engine
     engine = create_async_engine(
@@ -140,6 +141,9 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         max_overflow=settings.db_pool_size // 2,
         pool_timeout=settings.db_connect_timeout_seconds,
         connect_args=_connect_args(settings),
+        # JSON columns (a rejected lot's reasons) parsed by pydantic's parser: twice as
+        # fast as the standard library's, which pages of lots feel.
+        json_deserializer=from_json,
     )
     _discard_closed_connections(engine)
     return engine

@@ -9,31 +9,34 @@ from app.decisions.service import LotRecord, lot_quantities, stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
 from app.lots.query import LOT_ROWS
-from app.lots.schemas import LotCreate, LotOut, LotQuantities
+from app.lots.schemas import LotCreate, LotOut
 from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierRole
+
+_SHOWN_COLUMNS = tuple(name for name in LotOut.model_fields if name != "quantities")
 
 
 def lot_out(lot: LotRecord) -> LotOut:
     """A lot as the API shows it, from an ORM Lot or a row of the lots table."""
     units = lot_quantities(lot)
-    quantities = LotQuantities(
-        received=units.received,
-        distributed=units.distributed,
-        site_returned=units.site_returned,
-        site_destroyed=units.site_destroyed,
-        site_consumed=units.site_consumed,
-        outstanding_at_sites=units.outstanding_at_sites,
-        on_hand=units.on_hand,
-        returned_to_supplier=units.returned_to_supplier,
-        to_recall=lot.to_recall,
-        to_return=lot.to_return,
-        releasable=lot.releasable,
-    )
+    # One validation per lot (pages hold hundreds); a row hands over its columns at once.
+    shown = lot._mapping if isinstance(lot, Row) else {c: getattr(lot, c) for c in _SHOWN_COLUMNS}
     return LotOut.model_validate(
         {
-            **{c: getattr(lot, c) for c in LotOut.model_fields if c != "quantities"},
-            "quantities": quantities,
+            **shown,
+            "quantities": {
+                "received": units.received,
+                "distributed": units.distributed,
+                "site_returned": units.site_returned,
+                "site_destroyed": units.site_destroyed,
+                "site_consumed": units.site_consumed,
+                "outstanding_at_sites": units.outstanding_at_sites,
+                "on_hand": units.on_hand,
+                "returned_to_supplier": units.returned_to_supplier,
+                "to_recall": lot.to_recall,
+                "to_return": lot.to_return,
+                "releasable": lot.releasable,
+            },
         }
     )
 
