@@ -5,6 +5,7 @@ baseline measured in the same run.
     .venv/bin/python bench/load.py --workers 2 --seconds 15   # a worker per core
     .venv/bin/python bench/load.py --workers 2 --rounds 3     # medians of 3 rounds
     .venv/bin/python bench/load.py --only /lots       # the baseline and the lot reads only
+    .venv/bin/python bench/load.py --writes-per-second 5   # reads while lots are written
 
 Starts the API with uvicorn as a subprocess on 127.0.0.1 against a seeded PostgreSQL
 database (make seed LOTS=1000000 LOTGATE_DATABASE_URL=...), then drives each endpoint
@@ -19,6 +20,8 @@ driver.
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import random
 import secrets
@@ -27,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvloop
@@ -121,13 +125,24 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(
+        return await self.request(
             f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Authorization: Bearer {self.key}\r\n\r\n".encode()
         )
+
+    async def post(self, path: str, body: bytes) -> int:
+        return await self.request(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {self.key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+    async def request(self, message: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(message)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -139,6 +154,35 @@ class Connection:
         return status
 
 
+@dataclass
+class Writes:
+    """Lots posted while the reads run, so that cached answers go stale as in real use."""
+
+    per_second: float
+    key: str
+    supplier_id: int
+    done: int = 0
+    failed: int = 0
+
+    async def run(self, connection: "Connection") -> None:
+        while True:
+            body = json.dumps(
+                {
+                    "lot_number": f"BENCH-{secrets.token_hex(8)}",
+                    "supplier_id": self.supplier_id,
+                    "product": "FFP2",
+                    "ordered_as": "FFP2",
+                    "quantity": 1000,
+                    "received_at": datetime.now(UTC).isoformat(),
+                }
+            ).encode()
+            if await connection.post("/api/v1/lots", body) == 201:
+                self.done += 1
+            else:
+                self.failed += 1
+            await asyncio.sleep(1 / self.per_second)
+
+
 async def drive(
     name: str,
     paths: Sequence[str],
@@ -147,6 +191,7 @@ async def drive(
     port: int,
     key: str,
     probe: CpuProbe,
+    writes: Writes | None = None,
 ) -> Result:
     result = Result(name)
     deadline = 0.0
@@ -167,6 +212,9 @@ async def drive(
     connections = [Connection("127.0.0.1", port, key) for _ in range(clients)]
     for connection in connections:
         await connection.get(paths[0])
+    writer = None
+    if writes is not None:
+        writer = asyncio.create_task(writes.run(Connection("127.0.0.1", port, writes.key)))
     # Warm-up (caches, prepared statements), then the measured run.
     deadline = time.perf_counter() + min(2.0, seconds / 3)
     await asyncio.gather(*(client(c, n) for n, c in enumerate(connections)))
@@ -178,6 +226,10 @@ async def drive(
     await asyncio.gather(*(client(c, n) for n, c in enumerate(connections)))
     result.seconds = time.perf_counter() - started
     cpu_after = (*probe(), time.process_time())
+    if writer is not None:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
     result.cpu = (
         cpu_after[0] - cpu_before[0],
         cpu_after[1] - cpu_before[1],
@@ -186,18 +238,24 @@ async def drive(
     return result
 
 
-async def prepare(database_url: str, key: str) -> tuple[int, list[int]]:
+async def prepare(database_url: str, key: str, writer_key: str) -> tuple[int, list[int], int]:
+    """Keys (a viewer to read, an inspector to write); the lot count, 2,000 lot ids to
+    read and a supplier to write lots for."""
     engine = make_engine(Settings(database_url=database_url), database_url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             await ensure_key(session, name="bench (load.py)", role=Role.viewer, key=key)
+            await ensure_key(
+                session, name="bench writer (load.py)", role=Role.inspector, key=writer_key
+            )
             low, high, count = (
                 await session.execute(select(func.min(Lot.id), func.max(Lot.id), func.count()))
             ).one()
+            supplier_id = await session.scalar(select(func.min(Lot.supplier_id)))
     finally:
         await engine.dispose()
     rng = random.Random(5)
-    return int(count), [rng.randint(low, high) for _ in range(2000)]
+    return int(count), [rng.randint(low, high) for _ in range(2000)], int(supplier_id or 0)
 
 
 async def wait_ready(port: int, server: asyncio.subprocess.Process) -> None:
@@ -286,6 +344,14 @@ async def main() -> None:
         help="compute every dashboard answer (LOTGATE_ANSWER_CACHE_ENTRIES=0)",
     )
     parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="post W new lots a second while each endpoint runs (they stay in the database), "
+        "so cached answers go stale as they do in use; the CPU figures include the writes",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="TEXT",
@@ -295,7 +361,11 @@ async def main() -> None:
     args = parser.parse_args()
 
     key = "lg_bench_" + secrets.token_urlsafe(24)
-    lots, ids = await prepare(args.database_url, key)
+    writer_key = "lg_bench_" + secrets.token_urlsafe(24)
+    lots, ids, supplier_id = await prepare(args.database_url, key, writer_key)
+    writes = None
+    if args.writes_per_second > 0:
+        writes = Writes(args.writes_per_second, writer_key, supplier_id)
     env = {**os.environ, "LOTGATE_DATABASE_URL": args.database_url}
     if args.no_answer_cache:
         env["LOTGATE_ANSWER_CACHE_ENTRIES"] = "0"
@@ -323,8 +393,9 @@ async def main() -> None:
         print(
             f"{lots:,} lots; uvicorn {args.workers} worker(s); {args.clients} clients; "
             f"{args.seconds:.0f} s per endpoint; answer cache "
-            f"{'off' if args.no_answer_cache else 'on'}; {os.cpu_count()} cores shared by driver, "
-            f"server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
+            f"{'off' if args.no_answer_cache else 'on'}; "
+            f"{args.writes_per_second:g} lot writes/s alongside; {os.cpu_count()} cores shared "
+            f"by driver, server and PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
         )
         chosen = [
             (name, paths)
@@ -336,11 +407,15 @@ async def main() -> None:
         for _ in range(args.rounds):
             rounds.append(
                 [
-                    await drive(name, paths, args.clients, args.seconds, args.port, key, probe)
+                    await drive(
+                        name, paths, args.clients, args.seconds, args.port, key, probe, writes
+                    )
                     for name, paths in chosen
                 ]
             )
         report(rounds)
+        if writes is not None:
+            print(f"\nlots written alongside: {writes.done} ({writes.failed} refused)")
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=10)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.keys import create_key
 from app.auth.models import Role
 from app.config import Settings
+from app.dashboard.version_watch import VersionWatch
 from app.db import Base, is_sqlite, make_sessionmaker
 from app.main import create_app
 from app.migrations_state import alembic_config
@@ -106,12 +107,23 @@ async def _empty_tables(engine: AsyncEngine) -> None:
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+async def _announced_empty(watch: VersionWatch) -> None:
+    """Wait until the app has heard the tables were emptied (PostgreSQL announces it), so
+    that the next test does not start from the previous one's data version."""
+    for _ in range(400):
+        if watch.known() in (None, 0):
+            return
+        await asyncio.sleep(0.005)
+    pytest.fail("the app's data version watch never heard that the tables were emptied")
+
+
 @pytest.fixture(autouse=True)
 async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    engine = request.getfixturevalue("engine") if "app" in request.fixturenames else None
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
-    if engine is not None:
-        await _empty_tables(engine)
+    if app is not None:
+        await _empty_tables(app.state.engine)
+        await _announced_empty(app.state.version_watch)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ committed in between makes the body newer than its tag, never older, so a client
 never stuck with a stale answer.
 """
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -70,13 +71,16 @@ class AnswerCache:
     """Serialized answers by ETag, least recently used dropped first.
 
     An ETag names the data version, path and query, so a cached body is exactly what
-    computing it again would give: polling clients that send no If-None-Match still
-    cost one version read instead of the query.
+    computing it again would give: polling clients that send no If-None-Match cost no
+    query. When the version moves, the clients polling one query all miss at once; only
+    the first computes the new answer and the others wait for it (in this process).
     """
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
         self.bodies: OrderedDict[str, bytes] = OrderedDict()
+        # Answers being computed; None is set when that computation failed.
+        self.computing: dict[str, asyncio.Future[bytes | None]] = {}
 
     def get(self, etag: str) -> bytes | None:
         body = self.bodies.get(etag)
@@ -89,6 +93,29 @@ class AnswerCache:
             self.bodies[etag] = body
             while len(self.bodies) > self.entries:
                 self.bodies.popitem(last=False)
+
+    async def get_or_compute(self, etag: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached answer, or the one another request is computing, or compute it.
+
+        If the request computing it fails (its error is its own: a lost connection, a
+        timeout), each waiting request computes the answer itself.
+        """
+        body = self.get(etag)
+        if body is not None or not self.entries:
+            return body if body is not None else await compute()
+        computing = self.computing.get(etag)
+        if computing is not None:
+            body = await asyncio.shield(computing)
+            return body if body is not None else await compute()
+        computing = self.computing[etag] = asyncio.get_running_loop().create_future()
+        body = None
+        try:
+            body = await compute()
+            self.put(etag, body)
+            return body
+        finally:
+            del self.computing[etag]
+            computing.set_result(body)
 
 
 def answer_cache(request: Request) -> AnswerCache:
@@ -116,10 +143,9 @@ async def conditional(
     headers = {"ETag": etag}
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    answers = answer_cache(request)
-    body = answers.get(etag) if cache else None
-    if body is None:
-        body = (await compute()).model_dump_json().encode()
-        if cache:
-            answers.put(etag, body)
+
+    async def serialized() -> bytes:
+        return (await compute()).model_dump_json().encode()
+
+    body = await (answer_cache(request).get_or_compute(etag, serialized) if cache else serialized())
     return Response(body, media_type="application/json", headers=headers)

@@ -1,6 +1,7 @@
 """GET /dashboard/summary and /suppliers/scorecards against a hand-computed fixture, the
 rollups behind them, and ETag/304."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -351,6 +352,59 @@ def test_answer_cache_keeps_the_most_recent_answers() -> None:
     off = AnswerCache(entries=0)
     off.put('W/"a"', b"A")
     assert off.get('W/"a"') is None
+
+
+class HeldComputation:
+    """An answer's computation that waits until released, counting its runs."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.runs = 0
+        self.released = asyncio.Event()
+        self.fail_first = fail_first
+
+    async def __call__(self) -> bytes:
+        self.runs += 1
+        run = self.runs
+        await self.released.wait()
+        if self.fail_first and run == 1:
+            raise RuntimeError("the first computation failed")
+        return f"answer {run}".encode()
+
+
+async def test_requests_missing_the_same_answer_together_compute_it_once() -> None:
+    cache = AnswerCache(entries=8)
+    compute = HeldComputation()
+    waiting = [asyncio.create_task(cache.get_or_compute('W/"v2"', compute)) for _ in range(5)]
+    other = asyncio.create_task(cache.get_or_compute('W/"other"', compute))
+    await asyncio.sleep(0)
+    compute.released.set()
+    assert await asyncio.gather(*waiting) == [b"answer 1"] * 5
+    assert await other == b"answer 2"
+    assert compute.runs == 2 and cache.computing == {}
+    assert await cache.get_or_compute('W/"v2"', compute) == b"answer 1"  # cached now
+    assert compute.runs == 2
+
+
+async def test_when_the_computing_request_fails_the_others_compute_for_themselves() -> None:
+    cache = AnswerCache(entries=8)
+    compute = HeldComputation(fail_first=True)
+    first = asyncio.create_task(cache.get_or_compute('W/"v2"', compute))
+    await asyncio.sleep(0)
+    others = [asyncio.create_task(cache.get_or_compute('W/"v2"', compute)) for _ in range(2)]
+    await asyncio.sleep(0)
+    compute.released.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert sorted(await asyncio.gather(*others)) == [b"answer 2", b"answer 3"]
+    assert compute.runs == 3 and cache.computing == {}
+
+
+async def test_without_a_cache_every_request_computes() -> None:
+    cache = AnswerCache(entries=0)
+    compute = HeldComputation()
+    compute.released.set()
+    both = [cache.get_or_compute('W/"v2"', compute) for _ in range(2)]
+    assert await asyncio.gather(*both) == [b"answer 1", b"answer 2"]
 
 
 async def test_a_cached_answer_is_the_computed_one(
