@@ -36,7 +36,8 @@ DECISIONS = Counter(
 DATA_VERSION_WATCH = Counter(
     "lotgate_data_version_watch_events_total",
     "The LISTEN connection that learns of data changes: connected; lost or not made "
-    "(the data version is then read per request until it is back)",
+    "(the data version is then read per request until it is back); missed (a version "
+    "the periodic check read was never announced)",
     ["event"],
 )
 

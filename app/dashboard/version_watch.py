@@ -49,6 +49,7 @@ class VersionWatch:
         self.check_seconds = check_seconds
         self._current: int | None = None
         self._announced_early = 0  # while connecting: the highest value announced
+        self._last_read = 0  # by the last periodic check
         self._task: asyncio.Task[None] | None = None
         self.connections_made = 0
 
@@ -79,7 +80,7 @@ class VersionWatch:
         if self._current is None:
             self._announced_early = value if value == 0 else max(self._announced_early, value)
         elif value == 0:  # the row was deleted or the table emptied
-            self._current = 0
+            self._current = self._last_read = 0
         else:
             self._current = max(self._current, value)
 
@@ -116,10 +117,27 @@ class VersionWatch:
             self._current = max(int(value or 0), self._announced_early)
             self.connections_made += 1
             DATA_VERSION_WATCH.labels("connected").inc()
+            self._last_read = self._current
             # A connection that dies without a word (a network cut) is found by asking.
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self.check_seconds)
                 if not lost.is_set():
-                    await asyncio.wait_for(connection.scalar(_CURRENT), self.check_seconds)
+                    read = await asyncio.wait_for(connection.scalar(_CURRENT), self.check_seconds)
+                    self._checked(int(read or 0))
             raise ConnectionError("the listening connection closed")
+
+    def _checked(self, read: int) -> None:
+        """The version the periodic check read. One read a whole check earlier and still
+        not announced means notifications do not arrive (a pooler in transaction mode
+        drops LISTEN, say): say so, and take the read, so that the version is never more
+        than two checks behind."""
+        if self._current is not None and self._current < self._last_read:
+            DATA_VERSION_WATCH.labels("missed").inc()
+            log.warning(
+                "data version %s was never announced; is LISTEN reaching PostgreSQL? "
+                "(LOTGATE_DATA_VERSION_PUSH=false reads it per request)",
+                self._last_read,
+            )
+            self._current = max(self._current, read)
+        self._last_read = read

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,11 @@ async def stored_version(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         value = await connection.scalar(text("SELECT value FROM data_versions WHERE name = 'lots'"))
     return int(value or 0)
+
+
+def watch_events(event: str) -> float:
+    value = REGISTRY.get_sample_value("lotgate_data_version_watch_events_total", {"event": event})
+    return value or 0.0
 
 
 async def eventually(condition: Callable[[], bool], what: str) -> None:
@@ -131,13 +137,7 @@ async def test_a_commit_elsewhere_is_announced_and_cached_answers_follow_it(
 async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
     settings: Settings, engine: AsyncEngine
 ) -> None:
-    def events(event: str) -> float:
-        value = REGISTRY.get_sample_value(
-            "lotgate_data_version_watch_events_total", {"event": event}
-        )
-        return value or 0.0
-
-    lost_before = events("lost")
+    lost_before = watch_events("lost")
     watch = VersionWatch(make_listener_engine(settings), retry_seconds=0.5, check_seconds=0.2)
     watch.start()
     try:
@@ -153,7 +153,7 @@ async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
             )
         assert killed >= 1  # the app's own watch is cut too; it reconnects the same way
         await eventually(lambda: watch.known() is None, "the version unknown")
-        assert events("lost") >= lost_before + 1
+        assert watch_events("lost") >= lost_before + 1
         # Committed while nobody listens: read on reconnecting, not missed.
         await add_supplier_behind_the_apps_back(engine, "Committed while away BV")
         current = await stored_version(engine)
@@ -161,6 +161,30 @@ async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
         assert watch.known() == current
     finally:
         await watch.stop()
+
+
+class DeafWatch(VersionWatch):
+    """Hears no notification, as behind a pooler in transaction mode."""
+
+    def _announced(self, *_args: Any) -> None:
+        pass
+
+
+@on_postgresql
+async def test_notifications_that_never_arrive_are_noticed_and_the_check_catches_up(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    missed_before = watch_events("missed")
+    deaf = DeafWatch(make_listener_engine(settings), check_seconds=0.05)
+    deaf.start()
+    try:
+        await eventually(lambda: deaf.connections_made == 1, "the watch connected")
+        await add_supplier_behind_the_apps_back(engine, "Never announced BV")
+        current = await stored_version(engine)
+        await eventually(lambda: deaf.known() == current, "the checks caught up")
+        assert watch_events("missed") >= missed_before + 1
+    finally:
+        await deaf.stop()
 
 
 @on_postgresql
