@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.rollup import committed_version
+from app.dashboard.rollup import committed_versions
 from app.db import session_scope
 from app.idempotency.middleware import STATE_KEY
 from app.idempotency.store import Claim, claim_in_transaction
@@ -34,7 +34,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # Reached only once the transaction committed, the idempotency claim with it.
     request.state.idempotency_committed = claim is not None
     # This process answers from the new version at once: a client reads its own writes.
-    request.app.state.version_watch.saw(committed_version(session))
+    request.app.state.version_watch.saw(committed_versions(session))
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

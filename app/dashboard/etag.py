@@ -1,6 +1,6 @@
 """ETags for query answers that are costly to compute, and for single lots.
 
-The tag hashes the data version (app.dashboard.models.DataVersion: as PostgreSQL last
+The tag hashes a data version (app.dashboard.models.DataVersion: as PostgreSQL last
 announced it, see version_watch, else one primary-key read) with the path and the query
 string, so it changes whenever the answer could, and a matching If-None-Match is answered
 304 before the query runs. The version is taken before the answer is computed: a change
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.models import DataVersion
@@ -38,24 +38,24 @@ IfNoneMatch = Annotated[
 
 
 # Built once (read on every conditional request): compiled and cached by SQLAlchemy.
-_DATA_VERSION = select(DataVersion.value).where(DataVersion.name == VERSION_NAME)
+_DATA_VERSION = select(DataVersion.value).where(DataVersion.name == bindparam("name"))
 
 
-async def data_version(session: AsyncSession, watch: VersionWatch) -> int:
+async def data_version(session: AsyncSession, watch: VersionWatch, name: str) -> int:
     """As PostgreSQL last announced it, else read."""
-    known = watch.known()
+    known = watch.known(name)
     if known is not None:
         return known
     # Core on the session's connection: a plain value needs no ORM execution.
     connection = await session.connection()
-    value = await connection.scalar(_DATA_VERSION)
+    value = await connection.scalar(_DATA_VERSION, {"name": name})
     return int(value or 0)
 
 
-async def query_etag(session: AsyncSession, request: Request) -> str:
-    version = await data_version(session, request.app.state.version_watch)
+async def query_etag(session: AsyncSession, request: Request, version: str) -> str:
+    value = await data_version(session, request.app.state.version_watch, version)
     query = sorted(request.query_params.multi_items())
-    text = repr((version, request.url.path, query))
+    text = repr((version, value, request.url.path, query))
     return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
 
 
@@ -132,14 +132,17 @@ async def conditional(
     if_none_match: str | None,
     compute: Callable[[], Awaitable[BaseModel]],
     *,
+    version: str = VERSION_NAME,
     cache: bool = True,
 ) -> Response:
     """304 when the client's ETag is current; else the answer, cached or computed, tagged.
 
-    ``cache=False`` for answers that are cheap and many (one lot each): kept, they would
-    push the costly ones out of the cache.
+    ``version``: the data version the answer depends on (rollup.version_name: all lots,
+    suppliers and sources by default; the lots of one product only, for an answer made
+    from them alone). ``cache=False`` for answers that are cheap and many (one lot each):
+    kept, they would push the costly ones out of the cache.
     """
-    etag = await query_etag(session, request)
+    etag = await query_etag(session, request, version)
     headers = {"ETag": etag}
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

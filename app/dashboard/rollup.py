@@ -44,9 +44,18 @@ from app.dashboard.models import (
 )
 from app.decisions.models import SourceQuality
 from app.lots.models import Lot
+from app.quality.products import PRODUCT_CODES
 from app.suppliers.models import Supplier
 
 VERSION_NAME = "lots"
+
+
+def version_name(product: str | None = None) -> str:
+    """The data version an answer depends on: every change ("lots"), or only changes to
+    lots of one product ("lots/FFP2"; moved with "lots" by every change to such a lot)."""
+    return VERSION_NAME if product is None else f"{VERSION_NAME}/{product}"
+
+
 # Summed per bucket: the rollup column and the lot attribute it sums (lots counts 1 each).
 SUMS: Mapping[str, str] = {
     "units": "quantity",
@@ -112,6 +121,7 @@ class Deltas:
     reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
     changed: bool = False
+    products: set[str] = field(default_factory=set)  # of the lots that changed
 
     def add(self, part: Contribution, sign: int) -> None:
         current = self.totals.setdefault(part.bucket, [0] * len(TOTAL_FIELDS))
@@ -158,6 +168,7 @@ def note_lot_change(
     """One lot moved between buckets (None: it did not exist / no longer exists)."""
     deltas = _deltas(session)
     deltas.changed = True
+    deltas.products.update(part.bucket[1] for part in (before, after) if part is not None)
     if before != after:
         if before is not None:
             deltas.add(before, -1)
@@ -194,11 +205,11 @@ def _forget(session: Session) -> None:
     session.info.pop(_NEW_VERSION, None)
 
 
-def committed_version(session: Any) -> int | None:
-    """The data version the last commit of ``session`` (a Session or AsyncSession) moved
+def committed_versions(session: Any) -> dict[str, int] | None:
+    """The data versions the last commit of ``session`` (a Session or AsyncSession) moved
     to, once; None if it changed nothing versioned."""
-    value: int | None = session.info.pop(_NEW_VERSION, None)
-    return value
+    values: dict[str, int] | None = session.info.pop(_NEW_VERSION, None)
+    return values
 
 
 Executor = Session | Connection
@@ -223,17 +234,23 @@ def _upsert(executor: Executor, table: Any, keys: Sequence[str], fields: Sequenc
     )
 
 
-def bump_version(executor: Executor) -> int:
-    """Move the data version on; the new value."""
+def bump_version(executor: Executor, products: Iterable[str] | None = None) -> dict[str, int]:
+    """Move the data version on, and that of each product given (None: of every product,
+    for a write that does not say which lots it touched); the new values by name."""
+    names = [version_name(), *(version_name(p) for p in sorted(products or ()))]
+    if products is None:
+        names += [version_name(p) for p in PRODUCT_CODES]
     # A new row (fresh or emptied database) starts from the clock, not from 1, so a version
     # number never comes back with other data behind it (ETags and cached answers use it).
     first = time.time_ns() // 1000
-    statement = _insert(executor, DataVersion).values(name=VERSION_NAME, value=first)
+    statement = _insert(executor, DataVersion).values(
+        [{"name": name, "value": first} for name in sorted(set(names))]
+    )
     upsert = statement.on_conflict_do_update(
         index_elements=["name"], set_={"value": DataVersion.value + 1}
     )
-    value: int = executor.execute(upsert.returning(DataVersion.value)).scalar_one()
-    return value
+    rows = executor.execute(upsert.returning(DataVersion.name, DataVersion.value))
+    return {name: value for name, value in rows}
 
 
 _BUCKET = ("supplier_id", "product", "status", "disposition")
@@ -259,8 +276,8 @@ def _upsert_rows(
         executor.execute(_upsert(executor, table, keys, fields), rows)
 
 
-def apply_deltas(session: Session, deltas: Deltas) -> int:
-    """Write the changes to the rollups; the data version they moved to."""
+def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
+    """Write the changes to the rollups; the data versions they moved to, by name."""
     _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, deltas.totals.items())
     _upsert_rows(
         session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, deltas.product_totals().items()
@@ -269,7 +286,7 @@ def apply_deltas(session: Session, deltas: Deltas) -> int:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
-    return bump_version(session)
+    return bump_version(session, deltas.products)
 
 
 def reason_elements(dialect: str) -> tuple[Any, ColumnElement[Any], ColumnElement[Any]]:

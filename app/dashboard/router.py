@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth.dependencies import AnyRole
 from app.dashboard import service
 from app.dashboard.etag import NOT_MODIFIED, IfNoneMatch, conditional
+from app.dashboard.rollup import version_name
 from app.dashboard.schemas import ScorecardPage, Summary
 from app.deps import SessionDep
 from app.errors import invalid
@@ -31,8 +32,14 @@ async def dashboard_summary(
 ) -> Response:
     """Lots and units by status and disposition, unit movements, rejection rates, the most
     frequent reasons and a weekly series, over the lots matching the filters."""
+    # Made from lots alone (not suppliers or sources): filtered by product, only that
+    # product's lots move it.
     return await conditional(
-        session, request, if_none_match, lambda: service.summary(session, filters)
+        session,
+        request,
+        if_none_match,
+        lambda: service.summary(session, filters),
+        version=version_name(filters.product),
     )
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.dashboard.etag import NOT_MODIFIED, IfNoneMatch, conditional
+from app.dashboard.rollup import version_name
 from app.decisions.service import refresh_decision
 from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
@@ -58,7 +59,9 @@ async def list_lots(
             items=[service.lot_out(lot) for lot in rows.lots], next_cursor=rows.next_cursor
         )
 
-    return await conditional(session, request, if_none_match, page)
+    # Lots are all a page shows: filtered by product, only that product's lots move it.
+    version = version_name(filters.product)
+    return await conditional(session, request, if_none_match, page, version=version)
 
 
 @router.get(

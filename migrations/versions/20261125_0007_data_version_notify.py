@@ -1,9 +1,10 @@
-"""data version announced by NOTIFY
+"""data versions announced by NOTIFY
 
-On PostgreSQL a trigger on data_versions sends NOTIFY lotgate_data_version with the new
-value of the 'lots' row (0 when it is deleted or the table emptied), so that each API
-process learns of a change without reading the version per request
-(app/dashboard/version_watch.py). SQLite has no NOTIFY: nothing to do there.
+On PostgreSQL a trigger on data_versions sends NOTIFY lotgate_data_version with a row's
+name and new value ("lots/FFP2 1764000000000123"; the name and 0 when the row is deleted,
+"*" when the table is emptied), so that each API process learns of a change without
+reading versions per request (app/dashboard/version_watch.py). SQLite has no NOTIFY:
+nothing to do there.
 
 Revision ID: 0007
 Revises: 0004
@@ -23,13 +24,11 @@ FUNCTION = """
 CREATE FUNCTION lotgate_announce_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        PERFORM pg_notify('lotgate_data_version', '0');
+        PERFORM pg_notify('lotgate_data_version', '*');
     ELSIF TG_OP = 'DELETE' THEN
-        IF OLD.name = 'lots' THEN
-            PERFORM pg_notify('lotgate_data_version', '0');
-        END IF;
-    ELSIF NEW.name = 'lots' THEN
-        PERFORM pg_notify('lotgate_data_version', NEW.value::text);
+        PERFORM pg_notify('lotgate_data_version', OLD.name || ' 0');
+    ELSE
+        PERFORM pg_notify('lotgate_data_version', NEW.name || ' ' || NEW.value);
     END IF;
     RETURN NULL;
 END

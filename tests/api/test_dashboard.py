@@ -15,6 +15,7 @@ from app.dashboard.rollup import bump_version, rebuild_rollups
 from app.decisions.models import SourceQuality
 from tests.api import factories
 from tests.api.factories import fields, problem
+from tests.api.imports_helpers import LOT_HEADER, csv_file, post_import
 from tests.api.test_decisions import FFP2_TYPE_EXAM, good_ffp2_lot, lab, measurements, post
 from tests.api.test_decisions import visual as visual_inspection
 from tests.api.test_lot_queries import at, restricted_kn95
@@ -414,3 +415,70 @@ async def test_a_cached_answer_is_the_computed_one(
     second = await viewer.get("/dashboard/summary")
     assert second.content == first.content and second.json() == EXPECTED_SUMMARY
     assert second.headers["ETag"] == first.headers["ETag"]
+
+
+async def product_tags(client: httpx.AsyncClient, product: str) -> dict[str, str]:
+    """The ETags of the answers filtered by one product."""
+    paths = ("/lots", "/dashboard/summary", "/suppliers/scorecards")
+    return {
+        path: (await client.get(path, params={"product": product})).headers["ETag"]
+        for path in paths
+    }
+
+
+async def test_answers_filtered_by_product_move_only_with_that_products_lots(
+    inspector: httpx.AsyncClient,
+) -> None:
+    supplier = await factories.supplier(inspector)
+    await factories.lot(inspector, supplier_id=supplier["id"], lot_number="FFP2-1")
+    ffp2 = await product_tags(inspector, "FFP2")
+    everything = (await inspector.get("/lots")).headers["ETag"]
+
+    await factories.lot(inspector, supplier_id=supplier["id"], lot_number="KN95-1", product="KN95")
+    after_kn95 = await product_tags(inspector, "FFP2")
+    # Lot pages and summaries are made of that product's lots alone; scorecards also show
+    # suppliers and sampling states, which any change may move.
+    assert after_kn95["/lots"] == ffp2["/lots"]
+    assert after_kn95["/dashboard/summary"] == ffp2["/dashboard/summary"]
+    assert after_kn95["/suppliers/scorecards"] != ffp2["/suppliers/scorecards"]
+    assert (await inspector.get("/lots")).headers["ETag"] != everything
+    polled = await inspector.get(
+        "/lots", params={"product": "FFP2"}, headers={"If-None-Match": ffp2["/lots"]}
+    )
+    assert polled.status_code == 304
+
+    second = await factories.lot(inspector, supplier_id=supplier["id"], lot_number="FFP2-2")
+    after_ffp2 = await product_tags(inspector, "FFP2")
+    assert after_ffp2["/lots"] != ffp2["/lots"]
+    assert after_ffp2["/dashboard/summary"] != ffp2["/dashboard/summary"]
+    page = (await inspector.get("/lots", params={"product": "FFP2"})).json()
+    assert [lot["lot_number"] for lot in page["items"]] == ["FFP2-2", "FFP2-1"]
+    assert page["items"][0] == second
+
+
+async def test_an_imported_lot_moves_its_products_answers(inspector: httpx.AsyncClient) -> None:
+    supplier = (await factories.supplier(inspector))["id"]
+    await factories.lot(inspector, supplier_id=supplier, lot_number="FFP2-1")
+    before = {p: await product_tags(inspector, p) for p in ("FFP2", "KN95", "N95")}
+    rows = [
+        ["KN95-1", supplier, "KN95", "FFP2", 1_000, "2020-03-21T09:00:00Z"],
+        ["N95-1", supplier, "N95", "N95", 1_000, "2020-03-21T09:00:00Z"],
+    ]
+    response = await post_import(inspector, "lots", csv_file(LOT_HEADER, rows))
+    assert response.status_code == 201 and response.json()["state"] == "done", response.text
+    after = {p: await product_tags(inspector, p) for p in ("FFP2", "KN95", "N95")}
+    assert after["FFP2"]["/lots"] == before["FFP2"]["/lots"]
+    for product in ("KN95", "N95"):
+        assert after[product]["/lots"] != before[product]["/lots"]
+        assert after[product]["/dashboard/summary"] != before[product]["/dashboard/summary"]
+
+
+async def test_a_write_that_does_not_say_which_lots_it_touched_moves_every_product(
+    inspector: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    await factories.lot(inspector)
+    before = await product_tags(inspector, "KN95")
+    async with engine.begin() as connection:
+        await connection.run_sync(bump_version)
+    after = await product_tags(inspector, "KN95")
+    assert all(after[path] != before[path] for path in before)

@@ -1,7 +1,7 @@
 """The data version pushed by PostgreSQL (LISTEN/NOTIFY) instead of read per request."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -24,10 +24,14 @@ on_postgresql = pytest.mark.skipif(
 )
 
 
-async def stored_version(engine: AsyncEngine) -> int:
+async def stored_versions(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as connection:
-        value = await connection.scalar(text("SELECT value FROM data_versions WHERE name = 'lots'"))
-    return int(value or 0)
+        rows = await connection.execute(text("SELECT name, value FROM data_versions"))
+    return {name: int(value) for name, value in rows}
+
+
+async def stored_version(engine: AsyncEngine, name: str = "lots") -> int:
+    return (await stored_versions(engine)).get(name, 0)
 
 
 def watch_events(event: str) -> float:
@@ -64,22 +68,26 @@ async def test_without_postgresql_nothing_is_known_and_the_version_is_read(
 ) -> None:
     idle = VersionWatch()
     idle.start()
-    idle.saw(5)
-    assert idle.known() is None
-    await factories.supplier(admin)
+    idle.saw({"lots": 5})
+    assert idle.known("lots") is None
+    await factories.lot(admin)
     async with app.state.read_sessionmaker() as session:
-        assert await data_version(session, idle) == await stored_version(app.state.engine)
-    assert await stored_version(app.state.engine) > 0
+        for name in ("lots", "lots/FFP2", "lots/KN95"):
+            assert await data_version(session, idle, name) == await stored_version(
+                app.state.engine, name
+            )
+    assert await stored_version(app.state.engine, "lots/FFP2") > 0
+    assert await stored_version(app.state.engine, "lots/KN95") == 0  # no KN95 lot yet
     await idle.stop()
 
 
 class RecordingWatch(VersionWatch):
     def __init__(self) -> None:
         super().__init__()
-        self.seen: list[int | None] = []
+        self.seen: list[dict[str, int] | None] = []
 
-    def saw(self, value: int | None) -> None:
-        self.seen.append(value)
+    def saw(self, values: Mapping[str, int] | None) -> None:
+        self.seen.append(None if values is None else dict(values))
 
 
 @pytest.fixture
@@ -93,10 +101,11 @@ def recording(app: FastAPI) -> Iterator[RecordingWatch]:
 async def test_a_request_that_wrote_tells_the_watch_its_version_at_once(
     app: FastAPI, admin: httpx.AsyncClient, recording: RecordingWatch
 ) -> None:
-    supplier = await factories.supplier(admin)
-    assert recording.seen == [await stored_version(app.state.engine)]
-    await factories.lot(admin, supplier_id=supplier["id"])
-    assert recording.seen[-1] == await stored_version(app.state.engine) > recording.seen[0]
+    supplier = await factories.supplier(admin)  # changes suppliers: every answer may move
+    assert recording.seen == [{"lots": await stored_version(app.state.engine)}]
+    await factories.lot(admin, supplier_id=supplier["id"])  # an FFP2 lot
+    stored = await stored_versions(app.state.engine)
+    assert recording.seen[-1] == {"lots": stored["lots"], "lots/FFP2": stored["lots/FFP2"]}
     again = await admin.post(
         "/lots",
         json={
@@ -118,7 +127,7 @@ async def test_a_commit_elsewhere_is_announced_and_cached_answers_follow_it(
     app: FastAPI, admin: httpx.AsyncClient
 ) -> None:
     watch: VersionWatch = app.state.version_watch
-    await eventually(lambda: watch.known() is not None, "the app's watch connected")
+    await eventually(lambda: watch.known("lots") is not None, "the app's watch connected")
     supplier = await factories.supplier(admin)
     await factories.lot(admin, supplier_id=supplier["id"])
     before = await admin.get("/suppliers/scorecards")
@@ -126,7 +135,7 @@ async def test_a_commit_elsewhere_is_announced_and_cached_answers_follow_it(
 
     await add_supplier_behind_the_apps_back(app.state.engine, "Announced BV")
     current = await stored_version(app.state.engine)
-    await eventually(lambda: watch.known() == current, "the new version announced")
+    await eventually(lambda: watch.known("lots") == current, "the new version announced")
     after = await admin.get(
         "/suppliers/scorecards", headers={"If-None-Match": before.headers["ETag"]}
     )
@@ -142,7 +151,7 @@ async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
     watch.start()
     try:
         await eventually(lambda: watch.connections_made == 1, "the watch connected")
-        assert watch.known() == await stored_version(engine)
+        assert watch.known("lots") == await stored_version(engine)
         async with engine.connect() as connection:
             killed = await connection.scalar(
                 text(
@@ -152,13 +161,13 @@ async def test_a_lost_connection_makes_the_version_unknown_until_it_is_back(
                 {"name": LISTENER_APPLICATION_NAME},
             )
         assert killed >= 1  # the app's own watch is cut too; it reconnects the same way
-        await eventually(lambda: watch.known() is None, "the version unknown")
+        await eventually(lambda: watch.known("lots") is None, "the version unknown")
         assert watch_events("lost") >= lost_before + 1
         # Committed while nobody listens: read on reconnecting, not missed.
         await add_supplier_behind_the_apps_back(engine, "Committed while away BV")
         current = await stored_version(engine)
         await eventually(lambda: watch.connections_made == 2, "the watch reconnected")
-        assert watch.known() == current
+        assert watch.known("lots") == current
     finally:
         await watch.stop()
 
@@ -181,7 +190,7 @@ async def test_notifications_that_never_arrive_are_noticed_and_the_check_catches
         await eventually(lambda: deaf.connections_made == 1, "the watch connected")
         await add_supplier_behind_the_apps_back(engine, "Never announced BV")
         current = await stored_version(engine)
-        await eventually(lambda: deaf.known() == current, "the checks caught up")
+        await eventually(lambda: deaf.known("lots") == current, "the checks caught up")
         assert watch_events("missed") >= missed_before + 1
     finally:
         await deaf.stop()
@@ -193,7 +202,7 @@ async def test_emptying_the_table_announces_version_zero(
 ) -> None:
     await add_supplier_behind_the_apps_back(engine, "Soon gone BV")
     current = await stored_version(engine)
-    await eventually(lambda: watch.known() == current, "the version announced")
+    await eventually(lambda: watch.known("lots") == current, "the version announced")
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE data_versions"))
-    await eventually(lambda: watch.known() == 0, "the emptied table announced")
+    await eventually(lambda: watch.known("lots") == 0, "the emptied table announced")
