@@ -21,6 +21,7 @@ driver.
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -165,13 +166,15 @@ class Writes:
     failed: int = 0
 
     async def run(self, connection: "Connection") -> None:
+        products = itertools.cycle(PRODUCT_CODES)  # every product in turn, as in use
         while True:
+            product = next(products)
             body = json.dumps(
                 {
                     "lot_number": f"BENCH-{secrets.token_hex(8)}",
                     "supplier_id": self.supplier_id,
-                    "product": "FFP2",
-                    "ordered_as": "FFP2",
+                    "product": product,
+                    "ordered_as": product,
                     "quantity": 1000,
                     "received_at": datetime.now(UTC).isoformat(),
                 }
