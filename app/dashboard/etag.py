@@ -100,9 +100,11 @@ class AnswerCache:
         If the request computing it fails (its error is its own: a lost connection, a
         timeout), each waiting request computes the answer itself.
         """
+        if not self.entries:
+            return await compute()
         body = self.get(etag)
-        if body is not None or not self.entries:
-            return body if body is not None else await compute()
+        if body is not None:
+            return body
         computing = self.computing.get(etag)
         if computing is not None:
             body = await asyncio.shield(computing)

@@ -17,11 +17,8 @@ async def supplier(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any
     return await create(client, "/suppliers", {**body, **overrides})
 
 
-async def lot(
-    client: httpx.AsyncClient, supplier_id: int | None = None, **overrides: Any
-) -> dict[str, Any]:
-    if supplier_id is None:
-        supplier_id = (await supplier(client))["id"]
+def lot_body(supplier_id: int, **overrides: Any) -> dict[str, Any]:
+    """What POST /lots takes: an FFP2 lot of 10,000 unless told otherwise."""
     body = {
         "lot_number": "LOT-001",
         "supplier_id": supplier_id,
@@ -30,7 +27,15 @@ async def lot(
         "quantity": 10_000,
         "received_at": "2020-03-21T09:00:00Z",
     }
-    return await create(client, "/lots", {**body, **overrides})
+    return {**body, **overrides}
+
+
+async def lot(
+    client: httpx.AsyncClient, supplier_id: int | None = None, **overrides: Any
+) -> dict[str, Any]:
+    if supplier_id is None:
+        supplier_id = (await supplier(client))["id"]
+    return await create(client, "/lots", lot_body(supplier_id, **overrides))
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
