@@ -2,8 +2,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit.models import AuditRecord
-from app.auth.dependencies import Actor
 
 
 def record(

@@ -1,27 +1,19 @@
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor, Role
 from app.auth.cache import KeyCache
 from app.auth.keys import find_active_key, hash_key
-from app.auth.models import Role
 from app.deps import SessionDep
 from app.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
-
-@dataclass(frozen=True)
-class Actor:
-    key_id: int
-    name: str
-    role: Role
 
 
 def key_cache(request: Request) -> KeyCache:

@@ -1,17 +1,10 @@
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.actor import Role as Role  # where it lives now; kept importable from here
 from app.db import Base, UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    admin = "admin"
-    inspector = "inspector"
-    returns = "returns"
-    viewer = "viewer"
 
 
 class ApiKey(Base):

@@ -3,8 +3,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.certificates.models import Certificate
 from app.certificates.schemas import CertificateCreate, CertificateOut, VerificationIn
 from app.db import utcnow

@@ -36,13 +36,13 @@ from app.lots.models import Lot
 from app.lots.query import DISPOSITIONS, STATUSES, LotFilters
 from app.quality.decision import Status
 from app.quality.sampling import Severity
+from app.quality.statuses import DECIDED
 from app.suppliers.models import Supplier
 
 # Filters the rollup tables can apply; any other filter reads the lots.
 SOURCE_ROLLUP_FILTERS = frozenset({"status", "disposition", "supplier_id", "product"})
 PRODUCT_ROLLUP_FILTERS = frozenset({"status", "disposition", "product"})
 TOP_REASONS = 10
-DECIDED = (Status.accepted, Status.restricted, Status.rejected)
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -6,8 +6,8 @@ from typing import Protocol, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.db import utcnow, write_transaction
 from app.decisions.models import Concession, DecisionEvent, Reinstatement, SourceQuality
 from app.decisions.schemas import (

@@ -18,6 +18,8 @@ class Distribution(Base):
     destination: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int]
     shipped_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # NULL only on rows recorded before distributions named their use (migration 0010).
+    intended_use: Mapped[str | None] = mapped_column(String(40), default=None)
     override_reason: Mapped[str | None] = mapped_column(String(2000), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,9 +1,10 @@
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
-from app.auth.models import Role
 from app.db import utcnow
 from app.distributions.models import Distribution, SiteReturn
 from app.distributions.schemas import (
@@ -16,33 +17,54 @@ from app.distributions.schemas import (
 from app.errors import Conflict, Forbidden
 from app.lots.models import Lot
 from app.lots.service import lot_snapshot
+from app.quality.decision import distribution_allowed
 
-DISTRIBUTABLE_STATUSES = frozenset({"accepted", "restricted"})
+
+def _decision(lot: Lot) -> dict[str, Any]:
+    return {
+        "status": lot.status,
+        "disposition": lot.disposition,
+        "reasons": lot.reasons,
+        "allowed_uses": lot.allowed_uses,
+    }
 
 
-def _check_decision_allows(actor: Actor, lot: Lot, data: DistributionCreate) -> None:
-    if data.override_reason is not None:
-        if actor.role != Role.admin:
-            raise Forbidden("Only an admin may distribute with override_reason.")
-        return
-    if lot.status not in DISTRIBUTABLE_STATUSES:
-        raise Conflict(
+def _refusal(lot: Lot, data: DistributionCreate) -> Conflict | None:
+    """Why the lot's decision forbids this shipment, None when the core allows it."""
+    if distribution_allowed(lot, data.intended_use):
+        return None
+    if not distribution_allowed(lot):
+        return Conflict(
             f"Lot {lot.id} is {lot.status} (disposition {lot.disposition}); "
             "it may not be distributed until it passes inspection.",
-            decision={
-                "status": lot.status,
-                "disposition": lot.disposition,
-                "reasons": lot.reasons,
-                "allowed_uses": lot.allowed_uses,
-            },
+            decision=_decision(lot),
         )
+    allowed = ", ".join(lot.allowed_uses)
+    return Conflict(
+        f"Lot {lot.id} is {lot.status}: its units may serve only {allowed}, "
+        f"not {data.intended_use}.",
+        errors=[{"field": "body.intended_use", "reason": f"not an allowed use ({allowed})"}],
+        intended_use=data.intended_use,
+        allowed_uses=lot.allowed_uses,
+        decision=_decision(lot),
+    )
+
+
+def _check_decision_allows(actor: Actor, lot: Lot, data: DistributionCreate) -> Conflict | None:
+    """Raise when the shipment is refused; an admin's override returns what it overrode."""
+    if data.override_reason is not None and not actor.is_admin:
+        raise Forbidden("Only an admin may distribute with override_reason.")
+    refusal = _refusal(lot, data)
+    if refusal is not None and data.override_reason is None:
+        raise refusal
+    return refusal
 
 
 async def distribute(
     session: AsyncSession, actor: Actor, lot: Lot, data: DistributionCreate
 ) -> Distribution:
     """Ship units from a locked lot to a destination."""
-    _check_decision_allows(actor, lot, data)
+    overridden = _check_decision_allows(actor, lot, data)
     if data.quantity > lot.on_hand:
         raise Conflict(
             f"Cannot distribute {data.quantity} from lot {lot.id}: only {lot.on_hand} on hand.",
@@ -66,6 +88,20 @@ async def distribute(
     audit.record(
         session, actor, "lot.distribute", "lot", lot.id, before=before, after=lot_snapshot(lot)
     )
+    if data.override_reason is not None:
+        audit.record(
+            session,
+            actor,
+            "distribution.override",
+            "distribution",
+            distribution.id,
+            before=_decision(lot),
+            after={
+                "intended_use": data.intended_use,
+                "override_reason": data.override_reason,
+                "overrode": overridden.detail if overridden else None,
+            },
+        )
     return distribution
 
 

@@ -26,9 +26,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from app.certificates.models import Certificate
 from app.inspections.models import Inspection
 from app.lots.models import Lot
+from app.quality.statuses import ON_REJECT_LIST
 from app.suppliers.models import Supplier
-
-REJECT_LIST_STATUSES = ("rejected", "suspect", "restricted")
 
 COLUMNS = (
     "lot_id",
@@ -64,7 +63,7 @@ REASONS_SEP = " | "
 
 @dataclass(frozen=True)
 class RejectListFilters:
-    statuses: tuple[str, ...] = REJECT_LIST_STATUSES
+    statuses: tuple[str, ...] = ON_REJECT_LIST
     dispositions: tuple[str, ...] = ()
     decided_from: datetime | None = None
     decided_to: datetime | None = None

@@ -10,7 +10,6 @@ from app.errors import invalid
 from app.exports.copy_csv import copy_csv
 from app.exports.reject_list import (
     COLUMNS,
-    REJECT_LIST_STATUSES,
     RejectListFilters,
     flat_row,
     json_row,
@@ -25,6 +24,7 @@ from app.exports.streaming import (
 from app.exports.tabular import ExportFormat, file_responses
 from app.lots.schemas import ProductCode
 from app.quality.decision import Disposition
+from app.quality.statuses import ON_REJECT_LIST
 from app.schemas import MAX_ID, Timestamp
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -68,7 +68,7 @@ async def export_reject_list(
     if decided_from and decided_to and decided_to <= decided_from:
         raise invalid("query.decided_to", "must be after decided_from")
     filters = RejectListFilters(
-        statuses=_choices("query.status", status, REJECT_LIST_STATUSES) or REJECT_LIST_STATUSES,
+        statuses=_choices("query.status", status, ON_REJECT_LIST) or ON_REJECT_LIST,
         dispositions=_choices("query.disposition", disposition, DISPOSITIONS),
         decided_from=decided_from,
         decided_to=decided_to,

@@ -3,8 +3,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.errors import invalid
 from app.inspections.models import Inspection
 from app.inspections.schemas import InspectionCreate, InspectionKind, InspectionOut

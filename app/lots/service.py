@@ -3,8 +3,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.decisions.service import LotRecord, lot_quantities, stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot

@@ -14,8 +14,8 @@ wins, more defects or a worse measurement can never make a decision better.
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from functools import cached_property
+from typing import Protocol
 
 from app.quality.certificates import CertificateOutcome, assess_certificates
 from app.quality.facts import Concession, InspectionFacts, LotFacts, Policy
@@ -31,6 +31,7 @@ from app.quality.products import (
 from app.quality.quantities import Quantities
 from app.quality.reasons import Reason, critical, info, warning
 from app.quality.sampling import SamplingPlan, plan_for
+from app.quality.statuses import STATUS_ORDER, Disposition, Status, is_distributable
 
 __all__ = [
     "STATUS_ORDER",
@@ -43,36 +44,11 @@ __all__ = [
     "Quantities",
     "Reason",
     "Status",
+    "StoredDecision",
     "decide",
     "distribution_allowed",
     "sampling_plans",
 ]
-
-
-class Status(StrEnum):
-    on_hold = "on_hold"
-    suspect = "suspect"
-    accepted = "accepted"
-    restricted = "restricted"
-    rejected = "rejected"
-
-
-STATUS_ORDER: tuple[Status, ...] = (
-    Status.accepted,
-    Status.restricted,
-    Status.on_hold,
-    Status.suspect,
-    Status.rejected,
-)
-
-
-class Disposition(StrEnum):
-    hold = "hold"
-    release = "release"
-    release_under_concession = "release_under_concession"
-    restrict_use = "restrict_use"
-    return_to_supplier = "return_to_supplier"
-    recall_and_return = "recall_and_return"
 
 
 @dataclass(frozen=True)
@@ -158,9 +134,21 @@ def decide(facts: LotFacts, policy: Policy, now: datetime) -> Decision:
     return apply_concessions(computed, lot, now)  # rule 9
 
 
-def distribution_allowed(decision: Decision) -> bool:
-    """Whether units may leave the warehouse (for the decision's allowed uses)."""
-    return decision.status in (Status.accepted, Status.restricted) and bool(decision.allowed_uses)
+class StoredDecision(Protocol):
+    """What distribution_allowed reads: a Decision, or a lot with its stored decision."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def allowed_uses(self) -> Sequence[str]: ...
+
+
+def distribution_allowed(decision: StoredDecision, intended_use: str | None = None) -> bool:
+    """Whether units may leave the warehouse: for ``intended_use`` when given (it must be
+    one of the decision's allowed uses), else for any use at all."""
+    if not is_distributable(decision.status) or not decision.allowed_uses:
+        return False
+    return intended_use is None or intended_use in decision.allowed_uses
 
 
 def worst(statuses: Iterable[Status | None]) -> Status:

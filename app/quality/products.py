@@ -62,6 +62,8 @@ DEFECT_CODES: tuple[str, ...] = (
     "specificity_below_spec",
     "labelling",
     "workmanship",
+    "wrong_material",
+    "counterfeit_marking",
 )
 
 USES: tuple[str, ...] = (
@@ -131,6 +133,17 @@ def _maximum(characteristic: str, value: float, unit: str = "%") -> Threshold:
 # - Test kits: sensitivity or specificity below spec is a wrong diagnosis -> critical; a
 #   faulty strip membrane gives no valid result -> critical; fit does not apply.
 # - Workmanship is major and labelling minor for every family.
+# - Substituted and counterfeit material is critical for every family: wrong_material (the
+#   unit is not made of what its standard requires, e.g. masks sewn from underwear fabric
+#   delivered as medical masks in 2020) and counterfeit_marking (a CE mark, notified body
+#   number, NIOSH approval or standard printed on units that do not hold it). Like any
+#   critical defect, one unit condemns the lot once confirmed (see decide(), rules 3-4).
+_SUBSTITUTION_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
+    {
+        "wrong_material": DefectClass.critical,
+        "counterfeit_marking": DefectClass.critical,
+    }
+)
 _RESPIRATOR_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
     {
         "membrane_fault": DefectClass.critical,
@@ -139,6 +152,7 @@ _RESPIRATOR_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
         "certificate_invalid": DefectClass.critical,
         "labelling": DefectClass.minor,
         "workmanship": DefectClass.major,
+        **_SUBSTITUTION_DEFECTS,
     }
 )
 _MASK_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
@@ -149,6 +163,7 @@ _MASK_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
         "certificate_invalid": DefectClass.critical,
         "labelling": DefectClass.minor,
         "workmanship": DefectClass.major,
+        **_SUBSTITUTION_DEFECTS,
     }
 )
 _TEST_KIT_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
@@ -160,6 +175,7 @@ _TEST_KIT_DEFECTS: Mapping[str, DefectClass] = MappingProxyType(
         "certificate_invalid": DefectClass.critical,
         "labelling": DefectClass.minor,
         "workmanship": DefectClass.major,
+        **_SUBSTITUTION_DEFECTS,
     }
 )
 _DEFECTS_BY_FAMILY: Mapping[Family, Mapping[str, DefectClass]] = MappingProxyType(

@@ -9,12 +9,18 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.db import utcnow
 from app.distributions.models import Distribution, SiteReturn
 from app.errors import Conflict, invalid
 from app.lots.models import Lot
+from app.quality.statuses import (
+    PROVISIONAL_RECALL,
+    UNDER_RECALL,
+    recall_is_provisional,
+    under_recall,
+)
 from app.recalls.models import RecallAcknowledgement
 from app.recalls.schemas import (
     AcknowledgementCreate,
@@ -28,8 +34,6 @@ from app.recalls.schemas import (
 )
 from app.suppliers.models import Supplier
 
-RECALL_STATUSES = ("suspect", "rejected")
-PROVISIONAL_STATUS = "suspect"
 OUTCOME_FIELD = {"returned": "returned", "destroyed": "destroyed", "consumed": "consumed"}
 # How many destinations a refusal lists (a lot may have been shipped to hundreds).
 LISTED_DESTINATIONS = 20
@@ -80,8 +84,8 @@ async def lot_recall(session: AsyncSession, lot: Lot) -> LotRecall:
         product=lot.product,
         status=lot.status,
         disposition=lot.disposition,
-        under_recall=lot.status in RECALL_STATUSES,
-        provisional=lot.status == PROVISIONAL_STATUS,
+        under_recall=under_recall(lot.status),
+        provisional=recall_is_provisional(lot.status),
         to_recall=lot.to_recall,
         totals=totals,
         destinations=destinations,
@@ -91,12 +95,12 @@ async def lot_recall(session: AsyncSession, lot: Lot) -> LotRecall:
 async def acknowledge(
     session: AsyncSession, actor: Actor, lot: Lot, data: AcknowledgementCreate
 ) -> RecallAcknowledgement:
-    if lot.status not in RECALL_STATUSES:
+    if not under_recall(lot.status):
         raise Conflict(
             f"Lot {lot.id} is {lot.status}: it is not under recall, there is nothing to "
             "acknowledge.",
             lot_status=lot.status,
-            recall_statuses=list(RECALL_STATUSES),
+            recall_statuses=list(UNDER_RECALL),
         )
     if data.acknowledged_at > utcnow():
         raise invalid("body.acknowledged_at", "is in the future")
@@ -141,7 +145,7 @@ def _outstanding() -> Any:
 
 
 def _under_recall() -> Select[Any]:
-    return select(Lot.id).where(Lot.status.in_(RECALL_STATUSES), _outstanding() > 0)
+    return select(Lot.id).where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
 
 
 async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None) -> RecallList:
@@ -151,7 +155,7 @@ async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None
         await session.execute(
             select(
                 func.count(),
-                func.count().filter(Lot.status == PROVISIONAL_STATUS),
+                func.count().filter(Lot.status.in_(PROVISIONAL_RECALL)),
                 func.coalesce(func.sum(Lot.distributed), 0),
                 func.coalesce(func.sum(Lot.site_returned), 0),
                 func.coalesce(func.sum(Lot.site_destroyed), 0),
@@ -182,7 +186,7 @@ async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None
     query = (
         select(Lot, Supplier.name, destinations, acknowledged)
         .join(Supplier, Supplier.id == Lot.supplier_id)
-        .where(Lot.status.in_(RECALL_STATUSES), _outstanding() > 0)
+        .where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
         .order_by(Lot.id)
         .limit(limit)
     )
@@ -197,7 +201,7 @@ async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None
             product=lot.product,
             status=lot.status,
             disposition=lot.disposition,
-            provisional=lot.status == PROVISIONAL_STATUS,
+            provisional=recall_is_provisional(lot.status),
             to_recall=lot.to_recall,
             shipped=lot.distributed,
             returned=lot.site_returned,

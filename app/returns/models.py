@@ -28,7 +28,9 @@ class ReturnAuthorisation(Base):
     # The lot's supplier, kept on the row so lists filter by supplier without a join.
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     quantity: Mapped[int]
-    carrier_reference: Mapped[str] = mapped_column(String(200))
+    # Required from shipped on (checked by the service, not the schema: open returns may
+    # wait for a carrier).
+    carrier_reference: Mapped[str | None] = mapped_column(String(200), default=None)
     claim_kind: Mapped[str | None] = mapped_column(String(20), default=None)
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=None)
     claim_currency: Mapped[str | None] = mapped_column(String(3), default=None)

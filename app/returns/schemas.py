@@ -53,7 +53,9 @@ class ReturnCreate(InputModel):
     quantity: Quantity = Field(
         description="At most the lot's to_return minus what open returns already reserve"
     )
-    carrier_reference: ShortText
+    carrier_reference: ShortText | None = Field(
+        default=None, description="Optional now; required by the time the return ships"
+    )
     claim: Claim | None = None
     opened_at: Annotated[Timestamp | None, Field(description="Defaults to now")] = None
 
@@ -62,6 +64,13 @@ class TransitionCreate(InputModel):
     to: ReturnState
     at: Annotated[Timestamp | None, Field(description="When it happened; defaults to now")] = None
     note: LongText | None = None
+    carrier_reference: ShortText | None = Field(
+        default=None,
+        description=(
+            "Only with to=shipped: the carrier's consignment reference, if the return was "
+            "opened without one (a return cannot ship without it)"
+        ),
+    )
 
 
 class ClaimOut(OutputModel):
@@ -85,7 +94,7 @@ class ReturnOut(OutputModel):
     lot_id: int
     supplier_id: int
     quantity: int
-    carrier_reference: str
+    carrier_reference: str | None
     claim: ClaimOut | None
     state: ReturnState
     version: int

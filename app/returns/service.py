@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.db import utcnow
 from app.decisions.service import refresh_decision
 from app.errors import Conflict, NotFound, invalid
@@ -175,6 +175,17 @@ async def _ship(
     )
 
 
+def _check_carrier_reference(rma: ReturnAuthorisation, data: TransitionCreate) -> None:
+    """A return may open before the carrier is booked, but never ships without its reference."""
+    field = "body.carrier_reference"
+    if data.carrier_reference is not None and data.to != ReturnState.shipped:
+        raise invalid(field, "is given only when the return moves to shipped")
+    if data.to != ReturnState.shipped:
+        return
+    if data.carrier_reference is None and rma.carrier_reference is None:
+        raise invalid(field, "is required when the return moves to shipped")
+
+
 async def transition(
     session: AsyncSession,
     actor: Actor,
@@ -193,7 +204,10 @@ async def transition(
     now = utcnow()
     at = data.at or now
     _check_time(rma, at, now)
+    _check_carrier_reference(rma, data)
     before = _snapshot(rma)
+    if data.carrier_reference is not None:
+        rma.carrier_reference = data.carrier_reference
     if data.to == ReturnState.shipped:
         await _ship(session, actor, rma, lot, policy)
     from_state = rma.state

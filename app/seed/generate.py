@@ -6,9 +6,10 @@ arrival order); each lot's details come from its own random generator, so a work
 build any subset of the sources on its own. Child rows get ids from fixed slots per lot
 (``IdPlan``), leaving gaps but never colliding.
 
-Everything is decided by app.quality.decision.decide on LotFacts built in memory, and the
-switching rules (severity, discontinuation) are folded per source in arrival order,
-exactly as refresh_decision does.
+Everything is decided by app.decisions.service.redecide (the services' own bookkeeping:
+app.quality.decision.decide, the stored columns, an event when the decision changed) on
+LotFacts built in memory, and the switching rules (severity, discontinuation) are folded
+per source in arrival order, exactly as refresh_decision does.
 """
 
 import random
@@ -18,13 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from app.decisions.service import reasons_json
+from app.decisions.service import Redecision, redecide
 from app.quality.certificates import CertificateFacts
-from app.quality.decision import Decision, Status, decide, sampling_plans
+from app.quality.decision import distribution_allowed, sampling_plans
 from app.quality.facts import Concession, InspectionFacts, LotFacts, Policy
 from app.quality.products import get_product
 from app.quality.quantities import Quantities
-from app.quality.sampling import LotOutcome, Reinstatement, SwitchingState, advance
+from app.quality.sampling import Reinstatement, SwitchingState, advance
+from app.quality.statuses import Status, is_nonconforming, under_recall
 from app.seed.catalog import (
     COUNTRIES,
     GOOD_CERTIFICATES,
@@ -36,11 +38,10 @@ from app.seed.catalog import (
 
 START = datetime(2020, 3, 1, tzinfo=UTC)
 END = datetime(2025, 12, 1, tzinfo=UTC)
-AS_OF = datetime(2026, 1, 1, tzinfo=UTC)  # "now" for decide(): concessions run to 2030
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)  # after every seeded event; the decisions hold then
 CONCESSION_UNTIL = datetime(2030, 1, 1, tzinfo=UTC)
 REINSTATE_AFTER = timedelta(days=45)
 ACTOR = "seed"
-ALLOWED = (Status.accepted, Status.restricted)
 
 Row = dict[str, Any]
 
@@ -254,76 +255,54 @@ class LotMaker:
         )
         movements = Movements(rng, self.ids, arrival.index, facts.quantities, batch, lot_id)
         if received < datetime(2020, 4, 20, tzinfo=UTC) and rng.random() < 0.3:
-            # Spring 2020: shipped to hospitals before any test (the Dutch KN95 case).
+            # Spring 2020: shipped to hospitals before any test (the Dutch KN95 case), for
+            # what the lot was bought for.
             movements.distribute(
                 received + timedelta(hours=20),
                 rng.uniform(0.2, 0.6),
+                get_product(ordered_as).uses[0],
                 "Distributed on arrival before testing (emergency; recorded afterwards)",
             )
         inspections, tested_at = self._inspections(rng, arrival, supplier, facts, batch)
         facts = replace(facts, inspections=inspections, quantities=movements.quantities)
-        events: list[tuple[datetime, str, Decision, Quantities]] = []
-        first = decide(facts, self.policy, AS_OF)
-        events.append(
-            (
-                tested_at,
-                "inspection.create" if inspections else "lot.create",
-                first,
-                facts.quantities,
-            )
+        decisions = Decisions(lot_id, self.policy, state.switching.discontinued)
+        first = decisions.record(
+            facts, "inspection.create" if inspections else "lot.create", tested_at
         )
 
         after = tested_at + timedelta(days=rng.randint(1, 20))
-        if first.status in ALLOWED and rng.random() < 0.65:
-            movements.distribute(after, rng.uniform(0.2, 0.9), None)
+        if distribution_allowed(first.decision) and rng.random() < 0.65:
+            movements.distribute(after, rng.uniform(0.2, 0.9), first.decision.allowed_uses[0], None)
             if rng.random() < 0.5:
                 movements.site_outcome(
                     after + timedelta(days=30), "consumed", rng.uniform(0.1, 0.6)
                 )
-        elif first.status in (Status.rejected, Status.suspect):
+        elif under_recall(first.decision.status):
             if rng.random() < 0.7:
                 movements.site_outcome(after, "returned", rng.uniform(0.4, 1.0))
             if rng.random() < 0.1:
                 movements.site_outcome(
                     after + timedelta(days=3), "destroyed", rng.uniform(0.1, 1.0)
                 )
-            if first.status == Status.rejected and rng.random() < 0.5:
+            if first.decision.status == Status.rejected and rng.random() < 0.5:
                 movements.return_to_supplier(rng.uniform(0.5, 1.0))
         final = first
         if movements.quantities != facts.quantities:
             facts = replace(facts, quantities=movements.quantities)
-            final = decide(facts, self.policy, AS_OF)
-            events.append((movements.last_at or after, "movement", final, facts.quantities))
-        concession_until = None
-        if final.status in (Status.rejected, Status.restricted) and rng.random() < 0.01:
+            final = decisions.record(facts, "movement", movements.last_at or after)
+        if is_nonconforming(final.decision.status) and rng.random() < 0.01:
             granted_at = (movements.last_at or after) + timedelta(days=2)
             facts = self._concession(arrival, facts, granted_at, batch, lot_id)
-            final = decide(facts, self.policy, AS_OF)
-            concession_until = CONCESSION_UNTIL
-            events.append((granted_at, "concession.create", final, facts.quantities))
+            decisions.record(facts, "concession.create", granted_at)
 
         lot.update(movements.counters())
-        lot.update(_decision_columns(final, self.policy.version))
-        lot["decided_at"] = events[-1][0]
-        lot["decision_valid_until"] = concession_until
-        lot["inspection_accepted"] = self._switch(state, first, lot, received)
+        lot.update(decisions.columns)
+        self._switch(state, first, received)
         batch.add("lots", lot)
-        for slot, (at, trigger, decision, quantities) in enumerate(events):
+        for slot, event in enumerate(decisions.events):
             batch.add(
                 "decision_events",
-                {
-                    "id": self.ids.child("decision_events", arrival.index, slot),
-                    "lot_id": lot_id,
-                    "at": at,
-                    "trigger": trigger,
-                    "actor": ACTOR,
-                    "status": decision.status.value,
-                    "disposition": decision.disposition.value,
-                    "reasons": reasons_json(decision),
-                    "allowed_uses": list(decision.allowed_uses),
-                    "quantities": quantities_snapshot(quantities, decision),
-                    "policy_version": self.policy.version,
-                },
+                {"id": self.ids.child("decision_events", arrival.index, slot), **event},
             )
 
     def _manufacturer(self, rng: random.Random, supplier: SupplierProfile) -> int | None:
@@ -515,19 +494,18 @@ class LotMaker:
         )
         return replace(facts, concessions=(concession,))
 
-    def _switch(
-        self, state: SourceState, decision: Decision, lot: Row, received: datetime
-    ) -> bool | None:
-        verdict = decision.original_inspection_accepted
-        if verdict is None or lot["supplier_discontinued"]:
-            return None
-        outcome = LotOutcome(accepted=verdict, between_ac_and_re=decision.between_ac_and_re)
+    def _switch(self, state: SourceState, first: Redecision, received: datetime) -> None:
+        """Fold the original inspection's verdict (known once, at the first decision) into
+        the source's switching state, as refresh_decision does."""
+        if first.outcome is None:
+            return
         was_discontinued = state.switching.discontinued
-        state.switching = advance(state.switching, outcome, self.policy.reduced_inspection_enabled)
+        state.switching = advance(
+            state.switching, first.outcome, self.policy.reduced_inspection_enabled
+        )
         state.updated_at = received
         if state.switching.discontinued and not was_discontinued:
             state.discontinued_at = received
-        return verdict
 
     def source_quality_rows(self) -> list[Row]:
         rows = []
@@ -547,6 +525,56 @@ class LotMaker:
                 }
             )
         return rows
+
+
+@dataclass
+class LotDecisionColumns:
+    """The decision columns of a seeded lot, as refresh_decision keeps them on a Lot."""
+
+    id: int
+    supplier_discontinued: bool
+    inspection_accepted: bool | None = None
+    status: str = "on_hold"
+    disposition: str = "hold"
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    to_recall: int = 0
+    to_return: int = 0
+    releasable: int = 0
+    decided_at: datetime | None = None
+
+
+class Decisions:
+    """One lot decided again at each step by the services' redecide(): the columns to
+    store on the lot and the events to append, only when the decision changed."""
+
+    def __init__(self, lot_id: int, policy: Policy, supplier_discontinued: bool) -> None:
+        self.policy = policy
+        self.stored = LotDecisionColumns(lot_id, supplier_discontinued)
+        self.columns: Row = {}
+        self.events: list[Row] = []
+
+    def record(self, facts: LotFacts, trigger: str, at: datetime) -> Redecision:
+        result = redecide(
+            self.stored, facts, policy=self.policy, trigger=trigger, actor=ACTOR, now=at
+        )
+        self.columns = result.columns
+        for name in _STORED_COLUMNS:
+            setattr(self.stored, name, result.columns[name])
+        if result.event is not None:
+            self.events.append(result.event)
+        return result
+
+
+_STORED_COLUMNS = (
+    "inspection_accepted",
+    "status",
+    "disposition",
+    "reasons",
+    "to_recall",
+    "to_return",
+    "releasable",
+    "decided_at",
+)
 
 
 class Movements:
@@ -573,7 +601,9 @@ class Movements:
         self.shipments = self.reports = 0
         self.last_at: datetime | None = None
 
-    def distribute(self, at: datetime, share: float, override: str | None) -> None:
+    def distribute(
+        self, at: datetime, share: float, intended_use: str, override: str | None
+    ) -> None:
         for site in self.rng.sample(SITES, k=self.rng.randint(1, 2)):
             units = int(self.quantities.on_hand * share / 2)
             if units < 1 or self.shipments >= IdPlan.SLOTS["distributions"]:
@@ -588,6 +618,7 @@ class Movements:
                     "destination": site,
                     "quantity": units,
                     "shipped_at": at,
+                    "intended_use": intended_use,
                     "override_reason": override,
                     "created_at": at,
                 },
@@ -634,33 +665,3 @@ class Movements:
             "site_consumed": q.site_consumed,
             "returned_to_supplier": q.returned_to_supplier,
         }
-
-
-def _decision_columns(decision: Decision, policy_version: str) -> Row:
-    return {
-        "status": decision.status.value,
-        "disposition": decision.disposition.value,
-        "to_recall": decision.to_recall,
-        "to_return": decision.to_return,
-        "releasable": decision.releasable,
-        "reasons": reasons_json(decision),
-        "allowed_uses": list(decision.allowed_uses),
-        "policy_version": policy_version,
-    }
-
-
-def quantities_snapshot(q: Quantities, decision: Decision) -> dict[str, int]:
-    """The same keys app.decisions.service.quantities_snapshot stores with an event."""
-    return {
-        "received": q.received,
-        "distributed": q.distributed,
-        "site_returned": q.site_returned,
-        "site_destroyed": q.site_destroyed,
-        "site_consumed": q.site_consumed,
-        "returned_to_supplier": q.returned_to_supplier,
-        "outstanding_at_sites": q.outstanding_at_sites,
-        "on_hand": q.on_hand,
-        "to_recall": decision.to_recall,
-        "to_return": decision.to_return,
-        "releasable": decision.releasable,
-    }

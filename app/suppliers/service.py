@@ -1,8 +1,8 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.errors import NotFound, invalid
 from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierCreate, SupplierOut, SupplierRole, SupplierUpdate

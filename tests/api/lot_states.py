@@ -32,6 +32,7 @@ async def ship(
             "destination": destination,
             "quantity": quantity,
             "shipped_at": "2020-03-21T18:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
             "override_reason": OVERRIDE,
         },
     )

@@ -64,6 +64,7 @@ async def test_refused_write_leaves_no_trace(admin: httpx.AsyncClient) -> None:
             "destination": "H",
             "quantity": 11,
             "shipped_at": "2020-03-21T00:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
             "override_reason": "test",
         },
     )

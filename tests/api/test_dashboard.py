@@ -40,7 +40,12 @@ async def fixture(admin: httpx.AsyncClient) -> dict[str, Any]:
     await post(
         admin,
         f"/lots/{l1['id']}/distributions",
-        {"destination": "UMC Utrecht", "quantity": 4000, "shipped_at": at(27)},
+        {
+            "destination": "UMC Utrecht",
+            "quantity": 4000,
+            "shipped_at": at(27),
+            "intended_use": "healthcare_respiratory_protection",
+        },
     )
     l2 = await factories.lot(
         admin, supplier_id=a["id"], lot_number="L2", quantity=20_000, received_at=at(18)
@@ -53,6 +58,7 @@ async def fixture(admin: httpx.AsyncClient) -> dict[str, Any]:
             "destination": "Hospital A",
             "quantity": 5000,
             "shipped_at": at(18, hour=15),
+            "intended_use": "healthcare_respiratory_protection",
             "override_reason": "Shipped on arrival before testing",
         },
     )

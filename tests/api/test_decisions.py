@@ -105,7 +105,12 @@ async def test_good_lot_is_accepted_and_distributed(inspector: httpx.AsyncClient
     await post(
         inspector,
         f"/lots/{lot['id']}/distributions",
-        {"destination": "UMC Utrecht", "quantity": 4000, "shipped_at": "2020-03-26T08:00:00Z"},
+        {
+            "destination": "UMC Utrecht",
+            "quantity": 4000,
+            "shipped_at": "2020-03-26T08:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
+        },
     )
     after = (await inspector.get(f"/lots/{lot['id']}")).json()
     assert after["status"] == "accepted"
@@ -124,7 +129,12 @@ async def test_nothing_is_usable_before_it_passes(inspector: httpx.AsyncClient) 
     assert d["status"] == "on_hold" and "lab_test_missing" in codes(d)
     refused = await inspector.post(
         f"/lots/{lot['id']}/distributions",
-        json={"destination": "H", "quantity": 1, "shipped_at": "2020-03-26T08:00:00Z"},
+        json={
+            "destination": "H",
+            "quantity": 1,
+            "shipped_at": "2020-03-26T08:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
+        },
     )
     assert problem(refused, 409)["decision"]["status"] == "on_hold"
 
@@ -144,6 +154,7 @@ async def test_dutch_kn95_lot(admin: httpx.AsyncClient) -> None:
                 "destination": hospital,
                 "quantity": units,
                 "shipped_at": "2020-03-21T18:00:00Z",
+                "intended_use": "healthcare_respiratory_protection",
                 "override_reason": OVERRIDE,
             },
         )
@@ -176,7 +187,12 @@ async def test_dutch_kn95_lot(admin: httpx.AsyncClient) -> None:
     assert all(e["policy_version"] == "2026-11-default" for e in history)
     refused = await admin.post(
         f"{path}/distributions",
-        json={"destination": "Hospital C", "quantity": 1, "shipped_at": "2020-03-28T00:00:00Z"},
+        json={
+            "destination": "Hospital C",
+            "quantity": 1,
+            "shipped_at": "2020-03-28T00:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
+        },
     )
     assert problem(refused, 409)["decision"]["disposition"] == "recall_and_return"
     # Hospitals send the masks back: they join what goes back to the supplier.
@@ -248,6 +264,7 @@ async def test_finnish_masks_are_restricted(inspector: httpx.AsyncClient) -> Non
             "destination": "Nursing home Espoo",
             "quantity": 1000,
             "shipped_at": "2020-04-10T00:00:00Z",
+            "intended_use": "patient_care",
         },
     )
     assert shipped["quantity"] == 1000

@@ -6,7 +6,12 @@ import httpx
 from tests.api import factories
 from tests.api.factories import fields, problem
 
-SHIP = {"destination": "Hospital A", "quantity": 100, "shipped_at": "2020-03-21T12:00:00Z"}
+SHIP = {
+    "destination": "Hospital A",
+    "quantity": 100,
+    "shipped_at": "2020-03-21T12:00:00Z",
+    "intended_use": "healthcare_respiratory_protection",
+}
 OVERRIDE = "Shipped before testing (March 2020 emergency); recorded after the fact"
 
 

@@ -30,6 +30,7 @@ def workload() -> list[tuple[str, str, dict[str, Any]]]:
                         "destination": f"Site-{i % 7}",
                         "quantity": 150 + i,
                         "shipped_at": "2020-04-01T00:00:00Z",
+                        "intended_use": "healthcare_respiratory_protection",
                         "override_reason": "Emergency shipment recorded for the test",
                     },
                 )

@@ -335,3 +335,34 @@ async def test_list_filters_and_csv(admin: httpx.AsyncClient, returns: httpx.Asy
         (str(c), 'Acme, "Masks" Ltd', "B-1", "shipped", "30"),
     ]
     assert rows[1]["shipped_at"] and not rows[0]["shipped_at"]
+
+
+async def test_carrier_reference_is_optional_to_open_and_required_to_ship(
+    admin: httpx.AsyncClient, returns: httpx.AsyncClient
+) -> None:
+    lot = await lot_states.rejected_lot(admin)
+    body = {"lot_id": lot["id"], "quantity": 600}
+    created = await returns.post("/returns", json=body)
+    assert created.status_code == 201, created.text
+    rma_id, etag = created.json()["id"], created.headers["ETag"]
+    assert created.json()["carrier_reference"] is None
+    before = await quantities(admin, lot["id"])
+
+    refused = problem(await move(returns, rma_id, "shipped", etag), 422)
+    assert fields(refused) == {"body.carrier_reference"}
+    assert "required when the return moves to shipped" in refused["detail"]
+    misplaced = await move(returns, rma_id, "cancelled", etag, carrier_reference="DHL-9")
+    assert fields(problem(misplaced, 422)) == {"body.carrier_reference"}
+    # Nothing moved: the return is still open at version 1, the lot untouched.
+    still = (await returns.get(f"/returns/{rma_id}")).json()
+    assert (still["state"], still["version"], still["carrier_reference"]) == ("open", 1, None)
+    assert await quantities(admin, lot["id"]) == before
+
+    shipped = await move(returns, rma_id, "shipped", etag, carrier_reference="DHL-77")
+    assert shipped.status_code == 200, shipped.text
+    assert (shipped.json()["state"], shipped.json()["carrier_reference"]) == ("shipped", "DHL-77")
+    assert (await quantities(admin, lot["id"]))["returned_to_supplier"] == 600
+    audit = (await admin.get("/audit")).json()
+    shipped_record = next(r for r in audit if r["action"] == "return.shipped")
+    assert shipped_record["before"]["carrier_reference"] is None
+    assert shipped_record["after"]["carrier_reference"] == "DHL-77"
