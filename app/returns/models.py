@@ -18,6 +18,10 @@ class ReturnAuthorisation(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("claim_amount IS NULL OR claim_amount >= 0", name="claim_not_negative"),
+        CheckConstraint(
+            "state IN ('open', 'cancelled') OR carrier_reference IS NOT NULL",
+            name="shipped_has_carrier_reference",
+        ),
         Index("ix_return_authorisations_lot_id_state", "lot_id", "state"),
         Index("ix_return_authorisations_supplier_id_id", "supplier_id", "id"),
         Index("ix_return_authorisations_state_id", "state", "id"),
@@ -28,8 +32,8 @@ class ReturnAuthorisation(Base):
     # The lot's supplier, kept on the row so lists filter by supplier without a join.
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     quantity: Mapped[int]
-    # Required from shipped on (checked by the service, not the schema: open returns may
-    # wait for a carrier).
+    # Open returns may wait for a carrier; from shipped on it is required (the service
+    # answers 422, the CHECK constraint above stops any other writer).
     carrier_reference: Mapped[str | None] = mapped_column(String(200), default=None)
     claim_kind: Mapped[str | None] = mapped_column(String(20), default=None)
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=None)

@@ -5,7 +5,8 @@
   ("not recorded"): the use they served was never written down, and guessing one from the
   lot's allowed uses would invent a fact.
 - return_authorisations.carrier_reference becomes nullable: a return is opened before the
-  carrier is booked; it is required when the return moves to shipped (checked by the API).
+  carrier is booked; it is required when the return moves to shipped (checked by the API,
+  and by a CHECK constraint so that no other writer can ship one without it).
 
 Revision ID: 0010
 Revises: 0007
@@ -23,12 +24,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+SHIPPED_HAS_CARRIER = "state IN ('open', 'cancelled') OR carrier_reference IS NOT NULL"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("distributions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("intended_use", sa.String(length=40), nullable=True))
     with op.batch_alter_table("return_authorisations", schema=None) as batch_op:
         batch_op.alter_column(
             "carrier_reference", existing_type=sa.String(length=200), nullable=True
+        )
+        batch_op.create_check_constraint(
+            op.f("ck_return_authorisations_shipped_has_carrier_reference"), SHIPPED_HAS_CARRIER
         )
 
 
@@ -39,6 +46,9 @@ def downgrade() -> None:
         "WHERE carrier_reference IS NULL"
     )
     with op.batch_alter_table("return_authorisations", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            op.f("ck_return_authorisations_shipped_has_carrier_reference"), type_="check"
+        )
         batch_op.alter_column(
             "carrier_reference", existing_type=sa.String(length=200), nullable=False
         )
