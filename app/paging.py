@@ -34,6 +34,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
@@ -161,6 +162,9 @@ def encode_cursor(scope: Scope, key: Sequence[Any]) -> str:
     return f"{_b64(payload)}.{_b64(_sign(payload))}"
 
 
+_INT64 = 2**63
+
+
 @dataclass(frozen=True)
 class KeyPart:
     """The type one value of a sort key must have, and whether it may be None."""
@@ -175,6 +179,8 @@ class KeyPart:
             return datetime.fromisoformat(value)
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        if self.type is int and isinstance(value, int) and not -_INT64 <= value < _INT64:
+            raise TypeError(f"{value} is out of range")
         if isinstance(value, self.type) and (self.type is bool or not isinstance(value, bool)):
             return value
         raise TypeError(f"{value!r} is not a {self.type.__name__}")
@@ -193,9 +199,6 @@ def decode_cursor(cursor: str, scope: Scope, parts: Sequence[KeyPart]) -> tuple[
             raise ValueError("signature")
         data = json.loads(payload)
         path, query, values = data["p"], data["q"], data["k"]
-        if not isinstance(values, list) or len(values) != len(parts):
-            raise ValueError("key length")
-        key = tuple(part.read(value) for part, value in zip(parts, values, strict=True))
     except (ValueError, KeyError, TypeError):
         raise invalid(CURSOR_FIELD, _NOT_A_CURSOR) from None
     if path != scope.path:
@@ -205,7 +208,12 @@ def decode_cursor(cursor: str, scope: Scope, parts: Sequence[KeyPart]) -> tuple[
             CURSOR_FIELD,
             "was made for other filters or another sort; start again without a cursor",
         )
-    return key
+    try:
+        if not isinstance(values, list) or len(values) != len(parts):
+            raise ValueError("key length")
+        return tuple(part.read(value) for part, value in zip(parts, values, strict=True))
+    except (ValueError, TypeError):
+        raise invalid(CURSOR_FIELD, _NOT_A_CURSOR) from None
 
 
 # --- Pages ------------------------------------------------------------------------------
@@ -242,6 +250,14 @@ def link_answered_page(request: Request, response: Response) -> Response:
     return response
 
 
+def _key_part(column: InstrumentedAttribute[Any]) -> KeyPart:
+    sql_type = column.type
+    python_type = getattr(sql_type, "impl", sql_type).python_type  # a TypeDecorator's own
+    if python_type not in (int, float, str, bool, datetime):
+        raise TypeError(f"{column}: a keyset column must hold numbers, text or times")
+    return KeyPart(python_type, bool(column.expression.nullable))
+
+
 @dataclass(frozen=True)
 class Keyset:
     """A keyset order: by these columns (the last one unique), all in one direction."""
@@ -249,11 +265,9 @@ class Keyset:
     columns: tuple[InstrumentedAttribute[Any], ...]
     descending: bool = False
 
+    @cached_property
     def parts(self) -> tuple[KeyPart, ...]:
-        return tuple(
-            KeyPart(column.type.python_type, bool(column.expression.nullable))
-            for column in self.columns
-        )
+        return tuple(_key_part(column) for column in self.columns)
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(getattr(row, column.key) for column in self.columns)
@@ -261,7 +275,8 @@ class Keyset:
     def page_query(self, query: AnySelect, after: tuple[Any, ...] | None, limit: int) -> AnySelect:
         if after is not None:
             row = tuple_(*self.columns) if len(self.columns) > 1 else self.columns[0]
-            bound = tuple_(*after) if len(after) > 1 else after[0]
+            # A plain tuple: each value is bound with its column's type (a TypeDecorator's too).
+            bound = after if len(after) > 1 else after[0]
             query = query.where(row < bound if self.descending else row > bound)
         order = [c.desc() if self.descending else c.asc() for c in self.columns]
         return query.order_by(None).order_by(*order).limit(limit + 1)
@@ -291,7 +306,7 @@ async def keyset_rows(
     scope = params.scope()
     after = None
     if params.cursor is not None:
-        after = decode_cursor(params.cursor, scope, keyset.parts())
+        after = decode_cursor(params.cursor, scope, keyset.parts)
     query = keyset.page_query(query, after, params.limit)
     if _selects_one_entity(query):
         rows: list[Any] = list(await session.scalars(query))

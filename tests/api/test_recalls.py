@@ -162,7 +162,8 @@ async def test_acknowledgements(
     problem(await returns.post(path, json={"destination": "UMC Utrecht"}), 422)
     problem(await viewer.post(path, json=ack("UMC Utrecht")), 403)
     problem(await returns.post("/lots/999999/recall/acknowledgements", json=ack("X")), 404)
-    audit = (await admin.get("/audit", params={"entity_type": "recall_acknowledgement"})).json()["items"]
+    acknowledgements = {"entity_type": "recall_acknowledgement"}
+    audit = (await admin.get("/audit", params=acknowledgements)).json()["items"]
     assert sorted(int(a["entity_id"]) for a in audit) == [first["id"], later["id"]]
 
 
