@@ -274,6 +274,7 @@ async def test_pages_return_every_row_once_in_order_while_rows_arrive(
         assert len(body["items"]) <= 2
         paged.extend(body["items"])
         pages += 1
+        assert pages <= 2 * len(snapshot), "paging does not come to an end"
         cursor = body["next_cursor"]
         if cursor is None:
             assert "Link" not in response.headers
