@@ -38,6 +38,7 @@ from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
+from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,16 +65,27 @@ class Page(BaseModel, Generic[T]):
     )
 
 
-PAGED: dict[int | str, dict[str, Any]] = {
-    200: {
-        "headers": {
-            "Link": {
-                "description": 'The next page, as <url>; rel="next" (absent on the last page)',
-                "schema": {"type": "string"},
-            }
-        }
+Responses = dict[int | str, dict[str, Any]]
+_LINK_HEADER = {
+    "Link": {
+        "description": 'The next page, as <url>; rel="next" (absent on the last page)',
+        "schema": {"type": "string"},
     }
 }
+
+
+def paged_responses(*others: Responses) -> Responses:
+    """A route's extra OpenAPI responses, with the Link header added to its 200."""
+    merged: Responses = {}
+    for responses in others:
+        for code, response in responses.items():
+            merged[code] = {**merged.get(code, {}), **response}
+    ok = merged.get(200, {})
+    merged[200] = {**ok, "headers": {**ok.get("headers", {}), **_LINK_HEADER}}
+    return merged
+
+
+PAGED = paged_responses()
 
 
 # --- The query parameters ---------------------------------------------------------------
@@ -90,6 +102,32 @@ class PageParams:
         return Scope.of(self.request)
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    """A cursor is bound to every query parameter, so a misspelt one (``limt``) would not
+    only be ignored but carried from page to page: refuse it instead."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    known = _KNOWN_QUERY.get(id(route))
+    if known is None:
+        known = _KNOWN_QUERY[id(route)] = _query_names(route.dependant)
+    for name in request.query_params:
+        if name not in known:
+            raise invalid(
+                f"query.{name}", "is not a parameter of this collection", known=sorted(known)
+            )
+
+
 async def page_params(  # async: FastAPI runs a sync dependency in a thread
     request: Request,
     response: Response,
@@ -101,6 +139,7 @@ async def page_params(  # async: FastAPI runs a sync dependency in a thread
         Query(min_length=1, max_length=1000, description="next_cursor of the previous page"),
     ] = None,
 ) -> PageParams:
+    _refuse_unknown_parameters(request)
     return PageParams(limit, cursor, request, response)
 
 
@@ -297,9 +336,9 @@ async def keyset_rows(
     session: AsyncSession, query: AnySelect, keyset: Keyset, params: PageParams
 ) -> Rows:
     """One page of ``query`` (filtered, not limited; any order it has is replaced) in the
-    keyset's order,
-    and the Link header on the response. ``query`` selects one ORM entity (the page holds
-    entities) or named columns that include the keyset's (the page holds rows).
+    keyset's order, and the Link header on the response. ``query`` selects one ORM entity
+    (the page holds entities) or named columns that include the keyset's (the page holds
+    rows).
 
     The key columns must not hold NULL (see app.lots.query for a nullable sort column).
     """

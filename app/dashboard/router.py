@@ -10,7 +10,7 @@ from app.dashboard.schemas import ScorecardPage, Summary
 from app.deps import SessionDep
 from app.errors import invalid
 from app.lots.query import LotFilters, lot_filters
-from app.paging import PAGED, PageQuery, link_answered_page
+from app.paging import PageQuery, link_answered_page, paged_responses
 
 router = APIRouter(tags=["dashboard"])
 
@@ -48,7 +48,7 @@ async def dashboard_summary(
     "/suppliers/scorecards",
     operation_id="supplier_scorecards",
     response_model=ScorecardPage,
-    responses={**NOT_MODIFIED, **PAGED},
+    responses=paged_responses(NOT_MODIFIED),
 )
 async def supplier_scorecards(
     request: Request,

@@ -11,7 +11,7 @@ from app.deps import PolicyDep, SessionDep
 from app.lots import service
 from app.lots.query import SORTS, LotFilters, lot_filters, lot_page
 from app.lots.schemas import LotCreate, LotOut, LotPage
-from app.paging import PAGED, PageQuery, link_answered_page
+from app.paging import PageQuery, link_answered_page, paged_responses
 from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots", tags=["lots"])
@@ -30,7 +30,7 @@ async def create_lot(
     "",
     operation_id="list_lots",
     response_model=LotPage,
-    responses={**NOT_MODIFIED, **PAGED},
+    responses=paged_responses(NOT_MODIFIED),
 )
 async def list_lots(
     request: Request,

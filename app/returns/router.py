@@ -8,7 +8,7 @@ from app.auth.dependencies import ReturnsRole
 from app.deps import PolicyDep, SessionDep
 from app.exports.streaming import attachment_response, snapshot_chunks
 from app.exports.tabular import ExportFormat, file_responses
-from app.paging import PAGED, Page, PageQuery, keyset_page
+from app.paging import Page, PageQuery, keyset_page, paged_responses
 from app.preconditions import IfMatch, set_etag
 from app.returns import export, service
 from app.returns.schemas import (
@@ -51,7 +51,7 @@ async def create_return(
     "",
     operation_id="list_returns",
     response_model=Page[ReturnOut],
-    responses={**file_responses("A JSON page, or a CSV or XLSX attachment"), **PAGED},
+    responses=paged_responses(file_responses("A JSON page, or a CSV or XLSX attachment")),
 )
 async def list_returns(
     request: Request,

@@ -313,6 +313,9 @@ async def test_altered_foreign_or_oversized_requests_are_422(collection: Collect
     for limit in (MAX_LIMIT + 1, 0):
         body = problem(await client.get(path, params={"limit": limit}), 422)
         assert fields(body) == {"query.limit"}
+    # A misspelt parameter would be carried along in every cursor: refused, not ignored.
+    body = problem(await client.get(path, params={"limt": 5}), 422)
+    assert fields(body) == {"query.limt"} and "limit" in body["errors"][0]["known"]
 
 
 async def test_a_cursor_is_bound_to_its_filters(admin: httpx.AsyncClient) -> None:
