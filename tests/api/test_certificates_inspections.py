@@ -113,3 +113,15 @@ async def test_inspection_validation(inspector: httpx.AsyncClient) -> None:
         "body.sample_size"
     }
     assert (await inspector.get(path)).json()["items"] == []
+
+
+async def test_a_measurement_of_true_or_false_is_refused(inspector: httpx.AsyncClient) -> None:
+    lot = await factories.lot(inspector)
+    path = f"/lots/{lot['id']}/inspections"
+    for flag in (False, True):
+        measured = [{"characteristic": "filtration_efficiency_pct", "value": flag}]
+        body = problem(
+            await inspector.post(path, json={**LAB_RESULT, "measurements": measured}), 422
+        )
+        assert fields(body) == {"body.measurements.0.value"}, body
+    assert (await inspector.get(path)).json()["items"] == []
