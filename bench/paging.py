@@ -67,7 +67,7 @@ async def prepare(server: str, rows: int) -> None:
 def follow(base_url: str, headers: dict[str, str]) -> tuple[list[float], list[int], int]:
     """Seconds per page, the id each page continued after, and the rows seen."""
     seconds, after, seen = [], [], 0
-    last_id = 2**62
+    last_id = 2**31 - 1  # above every id (an integer column)
     url: str | None = f"/api/v1/audit?limit={PAGE}"
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
         while url is not None:
