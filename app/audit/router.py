@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app.audit.models import AuditRecord
 from app.auth.dependencies import AdminRole
 from app.deps import SessionDep
-from app.schemas import MAX_ID, OutputModel
+from app.paging import PAGED, Keyset, Page, PageQuery, keyset_page
+from app.schemas import OutputModel
 
 
 class AuditOut(OutputModel):
@@ -24,23 +25,21 @@ class AuditOut(OutputModel):
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", operation_id="list_audit_records")
+NEWEST_FIRST = Keyset((AuditRecord.id,), descending=True)
+
+
+@router.get("", operation_id="list_audit_records", responses=PAGED)
 async def list_audit_records(
     session: SessionDep,
     _actor: AdminRole,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Older than this record")
-    ] = None,
+    page: PageQuery,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=40)] = None,
-) -> list[AuditOut]:
+) -> Page[AuditOut]:
     """Audit records, newest first."""
-    query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(AuditRecord.id < before_id)
+    query = select(AuditRecord)
     if entity_type is not None:
         query = query.where(AuditRecord.entity_type == entity_type)
     if entity_id is not None:
         query = query.where(AuditRecord.entity_id == entity_id)
-    return [AuditOut.model_validate(r) for r in await session.scalars(query)]
+    return await keyset_page(session, query, NEWEST_FIRST, page, AuditOut.model_validate)

@@ -13,6 +13,7 @@ from app.auth.models import ApiKey, Role
 from app.db import after_commit, utcnow
 from app.deps import SessionDep
 from app.errors import Conflict, NotFound
+from app.paging import PAGED, Keyset, Page, PageQuery, keyset_page
 from app.schemas import EntityId, InputModel, OutputModel
 
 
@@ -36,10 +37,12 @@ class NewKeyOut(KeyOut):
 router = APIRouter(prefix="/keys", tags=["keys"])
 
 
-@router.get("", operation_id="list_keys")
-async def list_keys(session: SessionDep, _actor: AdminRole) -> list[KeyOut]:
-    keys = await session.scalars(select(ApiKey).order_by(ApiKey.id))
-    return [KeyOut.model_validate(k) for k in keys]
+@router.get("", operation_id="list_keys", responses=PAGED)
+async def list_keys(session: SessionDep, _actor: AdminRole, page: PageQuery) -> Page[KeyOut]:
+    """API keys by id, revoked ones included."""
+    return await keyset_page(
+        session, select(ApiKey), Keyset((ApiKey.id,)), page, KeyOut.model_validate
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_key")

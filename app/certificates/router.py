@@ -6,6 +6,7 @@ from app.certificates.schemas import CertificateCreate, CertificateOut, Verifica
 from app.decisions.service import refresh_decision
 from app.deps import PolicyDep, SessionDep
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, Page, PageQuery
 from app.preconditions import IfMatch, check_if_match, set_etag
 from app.schemas import EntityId
 
@@ -30,13 +31,13 @@ async def add_certificate(
     return CertificateOut.model_validate(certificate)
 
 
-@router.get("", operation_id="list_certificates")
+@router.get("", operation_id="list_certificates", responses=PAGED)
 async def list_certificates(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[CertificateOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[CertificateOut]:
+    """The lot's certificates, oldest first."""
     await get_lot(session, lot_id)
-    certificates = await service.list_certificates(session, lot_id)
-    return [CertificateOut.model_validate(c) for c in certificates]
+    return await service.list_certificates(session, lot_id, page)
 
 
 @router.put("/{certificate_id:int}/verification", operation_id="verify_certificate")

@@ -10,6 +10,7 @@ from app.certificates.schemas import CertificateCreate, CertificateOut, Verifica
 from app.db import utcnow
 from app.errors import NotFound
 from app.lots.models import Lot
+from app.paging import Keyset, Page, PageParams, keyset_page
 from app.quality.certificates import Verification
 
 
@@ -48,9 +49,13 @@ async def add_certificate(
     return certificate
 
 
-async def list_certificates(session: AsyncSession, lot_id: int) -> list[Certificate]:
-    query = select(Certificate).where(Certificate.lot_id == lot_id).order_by(Certificate.id)
-    return list(await session.scalars(query))
+async def list_certificates(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[CertificateOut]:
+    query = select(Certificate).where(Certificate.lot_id == lot_id)
+    return await keyset_page(
+        session, query, Keyset((Certificate.id,)), page, CertificateOut.model_validate
+    )
 
 
 async def get_certificate(session: AsyncSession, lot_id: int, certificate_id: int) -> Certificate:

@@ -10,6 +10,7 @@ from app.dashboard.schemas import ScorecardPage, Summary
 from app.deps import SessionDep
 from app.errors import invalid
 from app.lots.query import LotFilters, lot_filters
+from app.paging import PageQuery, link_answered_page, paged_responses
 
 router = APIRouter(tags=["dashboard"])
 
@@ -47,13 +48,14 @@ async def dashboard_summary(
     "/suppliers/scorecards",
     operation_id="supplier_scorecards",
     response_model=ScorecardPage,
-    responses=NOT_MODIFIED,
+    responses=paged_responses(NOT_MODIFIED),
 )
 async def supplier_scorecards(
     request: Request,
     session: SessionDep,
     _actor: AnyRole,
     filters: Filters,
+    page: PageQuery,
     if_none_match: IfNoneMatch = None,
     by: Annotated[
         str,
@@ -66,8 +68,6 @@ async def supplier_scorecards(
     sort: Annotated[
         str, Query(max_length=30, json_schema_extra={"enum": list(service.SCORECARD_SORTS)})
     ] = "-lots_received",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """Per supplier (and product): lots received, accepted, restricted, rejected, the
     rejection rate, units to recall, and the sampling severity and discontinuation in force.
@@ -81,11 +81,11 @@ async def supplier_scorecards(
             allowed=list(service.SCORECARD_SORTS),
         )
 
-    async def page() -> ScorecardPage:
-        total, cards = await service.scorecards(
-            session, filters, per_product=by == "source", sort=sort, offset=offset, limit=limit
+    async def cards() -> ScorecardPage:
+        per_product = by == "source"
+        return await service.scorecards(
+            session, filters, per_product=per_product, sort=sort, page=page
         )
-        end = offset + limit
-        return ScorecardPage(items=cards, total=total, next_offset=end if end < total else None)
 
-    return await conditional(session, request, if_none_match, page)
+    answer = await conditional(session, request, if_none_match, cards)
+    return link_answered_page(request, answer)

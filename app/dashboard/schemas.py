@@ -2,6 +2,7 @@ from datetime import date
 
 from pydantic import Field
 
+from app.paging import Page
 from app.schemas import OutputModel
 
 
@@ -82,7 +83,5 @@ class Scorecard(OutputModel):
     discontinued: bool = Field(description="Per supplier: any of its products discontinued")
 
 
-class ScorecardPage(OutputModel):
-    items: list[Scorecard]
-    total: int
-    next_offset: int | None
+class ScorecardPage(Page[Scorecard]):
+    total: int = Field(description="Cards matching the filters, on every page")

@@ -27,6 +27,7 @@ from app.dashboard.schemas import (
     ReasonCount,
     RejectionRate,
     Scorecard,
+    ScorecardPage,
     Summary,
     UnitTotals,
     WeekPoint,
@@ -34,6 +35,7 @@ from app.dashboard.schemas import (
 from app.decisions.models import SourceQuality
 from app.lots.models import Lot
 from app.lots.query import DISPOSITIONS, STATUSES, LotFilters
+from app.paging import KeyPart, PageParams, sorted_page
 from app.quality.decision import Status
 from app.quality.sampling import Severity
 from app.quality.statuses import DECIDED
@@ -310,6 +312,11 @@ def _by_supplier(cards: list[_Card]) -> list[_Card]:
     return list(merged.values())
 
 
+# The sort key's parts: no value (sorts last), the value (negated when descending),
+# supplier id, product ("" for a supplier's card).
+_SORT_KEY_PARTS = (KeyPart(bool), KeyPart(float), KeyPart(int), KeyPart(str))
+
+
 def _sort_key(sort: str) -> Any:
     name = sort.removeprefix("-")
     descending = sort.startswith("-")
@@ -329,17 +336,18 @@ async def scorecards(
     *,
     per_product: bool,
     sort: str,
-    offset: int,
-    limit: int,
-) -> tuple[int, list[Scorecard]]:
-    """How many cards match, and the page of them in the requested order."""
+    page: PageParams,
+) -> ScorecardPage:
+    """The page of cards in the requested order, and how many cards match."""
     cards = await _cards(session, filters)
     if not per_product:
         cards = _by_supplier(cards)
-    page = sorted(cards, key=_sort_key(sort))[offset : offset + limit]
-    wanted = {card.supplier_id for card in page}
+    key = _sort_key(sort)
+    rows = sorted_page(sorted(cards, key=key), key, _SORT_KEY_PARTS, page)
+    wanted = {card.supplier_id for card in rows.rows}
     query = select(Supplier.id, Supplier.name, Supplier.country)
     if len(wanted) <= 100:  # a page; an IN list beyond that costs more than it saves
         query = query.where(Supplier.id.in_(wanted))
     suppliers = {row.id: row for row in await session.execute(query)}
-    return len(cards), [card.out(suppliers[card.supplier_id]) for card in page]
+    items = [card.out(suppliers[card.supplier_id]) for card in rows.rows]
+    return ScorecardPage(items=items, next_cursor=rows.next_cursor, total=len(cards))

@@ -18,6 +18,7 @@ from app.decisions.schemas import (
 from app.deps import PolicyDep, SessionDep
 from app.errors import invalid
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, Page, PageQuery
 from app.quality.sampling import INSPECTION_LEVELS, SEVERITIES, normalize_aql, plan_for
 from app.schemas import EntityId
 from app.suppliers.service import get_supplier
@@ -73,13 +74,13 @@ async def get_lot_decision(
     return views.decision_out(lot, policy)
 
 
-@router.get("/lots/{lot_id:int}/decisions", operation_id="list_lot_decisions")
+@router.get("/lots/{lot_id:int}/decisions", operation_id="list_lot_decisions", responses=PAGED)
 async def list_lot_decisions(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[DecisionEventOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[DecisionEventOut]:
     """Every decision the lot has had, oldest first."""
     await get_lot(session, lot_id)
-    return await views.decision_history(session, lot_id)
+    return await views.decision_history(session, lot_id, page)
 
 
 @router.post(
@@ -99,12 +100,13 @@ async def grant_concession(
     return ConcessionOut.model_validate(concession)
 
 
-@router.get("/lots/{lot_id:int}/concessions", operation_id="list_concessions")
+@router.get("/lots/{lot_id:int}/concessions", operation_id="list_concessions", responses=PAGED)
 async def list_concessions(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[ConcessionOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[ConcessionOut]:
+    """The lot's concessions, oldest first."""
     await get_lot(session, lot_id)
-    return [ConcessionOut.model_validate(c) for c in await views.list_concessions(session, lot_id)]
+    return await views.list_concessions(session, lot_id, page)
 
 
 @router.get("/suppliers/{supplier_id:int}/quality", operation_id="get_supplier_quality")

@@ -34,6 +34,7 @@ from app.decisions.service import (
 from app.errors import Conflict, invalid
 from app.lots.models import Lot
 from app.lots.service import lock_lot
+from app.paging import Keyset, Page, PageParams, keyset_page
 from app.quality.decision import sampling_plans
 from app.quality.facts import LotFacts, Policy
 from app.quality.sampling import Reinstatement as ReinstatementEvent
@@ -108,19 +109,20 @@ def decision_out(lot: Lot, policy: Policy) -> DecisionOut:
     )
 
 
-async def decision_history(session: AsyncSession, lot_id: int) -> list[DecisionEventOut]:
-    events = await session.scalars(
-        select(DecisionEvent).where(DecisionEvent.lot_id == lot_id).order_by(DecisionEvent.id)
+def decision_event_out(event: DecisionEvent) -> DecisionEventOut:
+    return DecisionEventOut.model_validate(
+        {
+            **{c: getattr(event, c) for c in DecisionEventOut.model_fields if c != "reasons"},
+            "reasons": reasons_out(event.reasons),
+        }
     )
-    return [
-        DecisionEventOut.model_validate(
-            {
-                **{c: getattr(e, c) for c in DecisionEventOut.model_fields if c != "reasons"},
-                "reasons": reasons_out(e.reasons),
-            }
-        )
-        for e in events
-    ]
+
+
+async def decision_history(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[DecisionEventOut]:
+    query = select(DecisionEvent).where(DecisionEvent.lot_id == lot_id)
+    return await keyset_page(session, query, Keyset((DecisionEvent.id,)), page, decision_event_out)
 
 
 async def grant_concession(
@@ -158,9 +160,13 @@ async def grant_concession(
     return concession
 
 
-async def list_concessions(session: AsyncSession, lot_id: int) -> list[Concession]:
-    query = select(Concession).where(Concession.lot_id == lot_id).order_by(Concession.id)
-    return list(await session.scalars(query))
+async def list_concessions(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[ConcessionOut]:
+    query = select(Concession).where(Concession.lot_id == lot_id)
+    return await keyset_page(
+        session, query, Keyset((Concession.id,)), page, ConcessionOut.model_validate
+    )
 
 
 async def _source_quality(

@@ -11,6 +11,7 @@ from app.distributions.schemas import (
     SiteReturnOut,
 )
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, Page, PageQuery
 from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots/{lot_id:int}", tags=["distributions"])
@@ -38,14 +39,13 @@ async def create_distribution(
     return DistributionOut.model_validate(distribution)
 
 
-@router.get("/distributions", operation_id="list_distributions")
+@router.get("/distributions", operation_id="list_distributions", responses=PAGED)
 async def list_distributions(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[DistributionOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[DistributionOut]:
+    """The lot's distributions, oldest first."""
     await get_lot(session, lot_id)
-    return [
-        DistributionOut.model_validate(d) for d in await service.list_distributions(session, lot_id)
-    ]
+    return await service.list_distributions(session, lot_id, page)
 
 
 @router.post(
@@ -70,11 +70,10 @@ async def create_site_return(
     return SiteReturnOut.model_validate(site_return)
 
 
-@router.get("/site-returns", operation_id="list_site_returns")
+@router.get("/site-returns", operation_id="list_site_returns", responses=PAGED)
 async def list_site_returns(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[SiteReturnOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[SiteReturnOut]:
+    """What came back from, or was used up at, the lot's destinations, oldest first."""
     await get_lot(session, lot_id)
-    return [
-        SiteReturnOut.model_validate(r) for r in await service.list_site_returns(session, lot_id)
-    ]
+    return await service.list_site_returns(session, lot_id, page)

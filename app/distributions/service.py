@@ -17,6 +17,7 @@ from app.distributions.schemas import (
 from app.errors import Conflict, Forbidden
 from app.lots.models import Lot
 from app.lots.service import lot_snapshot
+from app.paging import Keyset, Page, PageParams, keyset_page
 from app.quality.decision import distribution_allowed
 
 
@@ -165,11 +166,19 @@ async def record_site_return(
     return site_return
 
 
-async def list_distributions(session: AsyncSession, lot_id: int) -> list[Distribution]:
-    query = select(Distribution).where(Distribution.lot_id == lot_id).order_by(Distribution.id)
-    return list(await session.scalars(query))
+async def list_distributions(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[DistributionOut]:
+    query = select(Distribution).where(Distribution.lot_id == lot_id)
+    return await keyset_page(
+        session, query, Keyset((Distribution.id,)), page, DistributionOut.model_validate
+    )
 
 
-async def list_site_returns(session: AsyncSession, lot_id: int) -> list[SiteReturn]:
-    query = select(SiteReturn).where(SiteReturn.lot_id == lot_id).order_by(SiteReturn.id)
-    return list(await session.scalars(query))
+async def list_site_returns(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[SiteReturnOut]:
+    query = select(SiteReturn).where(SiteReturn.lot_id == lot_id)
+    return await keyset_page(
+        session, query, Keyset((SiteReturn.id,)), page, SiteReturnOut.model_validate
+    )

@@ -6,6 +6,7 @@ from app.deps import PolicyDep, SessionDep
 from app.inspections import service
 from app.inspections.schemas import InspectionCreate, InspectionOut
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, Page, PageQuery
 from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots/{lot_id:int}/inspections", tags=["inspections"])
@@ -27,9 +28,10 @@ async def add_inspection(
     return service.inspection_out(inspection)
 
 
-@router.get("", operation_id="list_inspections")
+@router.get("", operation_id="list_inspections", responses=PAGED)
 async def list_inspections(
-    lot_id: EntityId, session: SessionDep, _actor: AnyRole
-) -> list[InspectionOut]:
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[InspectionOut]:
+    """The lot's inspections, by the time they were performed."""
     await get_lot(session, lot_id)
-    return [service.inspection_out(i) for i in await service.list_inspections(session, lot_id)]
+    return await service.list_inspections(session, lot_id, page)

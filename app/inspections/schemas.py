@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from app.quality.products import CHARACTERISTICS, DEFECT_CODES
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp, member_of
@@ -30,9 +30,16 @@ class DefectCount(InputModel):
     count: Annotated[int, Field(ge=0, le=MAX_SAMPLE)]
 
 
+def _not_a_bool(value: object) -> object:
+    # JSON false/true would otherwise be read as the measurement 0.0/1.0.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
 class Measurement(InputModel):
     characteristic: Characteristic
-    value: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+    value: Annotated[float, BeforeValidator(_not_a_bool), Field(ge=0, le=1000, allow_inf_nan=False)]
 
     @model_validator(mode="after")
     def _percentages_at_most_100(self) -> Self:

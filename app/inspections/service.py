@@ -9,6 +9,7 @@ from app.errors import invalid
 from app.inspections.models import Inspection
 from app.inspections.schemas import InspectionCreate, InspectionKind, InspectionOut
 from app.lots.models import Lot
+from app.paging import Keyset, Page, PageParams, keyset_page
 
 
 def inspection_out(inspection: Inspection) -> InspectionOut:
@@ -68,10 +69,11 @@ async def add_inspection(
     return inspection
 
 
-async def list_inspections(session: AsyncSession, lot_id: int) -> list[Inspection]:
-    query = (
-        select(Inspection)
-        .where(Inspection.lot_id == lot_id)
-        .order_by(Inspection.performed_at, Inspection.id)
-    )
-    return list(await session.scalars(query))
+BY_PERFORMED_AT = Keyset((Inspection.performed_at, Inspection.id))
+
+
+async def list_inspections(
+    session: AsyncSession, lot_id: int, page: PageParams
+) -> Page[InspectionOut]:
+    query = select(Inspection).where(Inspection.lot_id == lot_id)
+    return await keyset_page(session, query, BY_PERFORMED_AT, page, inspection_out)

@@ -3,14 +3,10 @@
 Order: by the sort column then id, both in the sort's direction. decided_at may be
 NULL (a lot never decided); NULL sorts before every time: first when ascending, last
 when descending. Each page continues strictly after the last row of the previous one
-(keyset), so rows added while a client pages appear at most once and never displace
-the rows that were already there.
+(keyset, with app.paging's cursor), so rows added while a client pages appear at most
+once and never displace the rows that were already there.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -23,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import invalid
 from app.lots.models import Lot
+from app.paging import KeyPart, PageParams, decode_cursor, encode_cursor
 from app.quality.decision import Disposition, Status
 from app.quality.products import PRODUCT_CODES
 from app.schemas import MAX_ID, Timestamp
@@ -30,7 +27,6 @@ from app.schemas import MAX_ID, Timestamp
 STATUSES: tuple[str, ...] = tuple(Status)
 DISPOSITIONS: tuple[str, ...] = tuple(Disposition)
 SORTS: tuple[str, ...] = ("received_at", "-received_at", "decided_at", "-decided_at")
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -57,11 +53,6 @@ class LotFilters:
 
     def uses_only(self, allowed: frozenset[str]) -> bool:
         return self.used() <= allowed
-
-    def digest(self) -> str:
-        """A short fingerprint of the filters, to bind a cursor to the query it came from."""
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def source_conditions(self, table: Any) -> list[ColumnElement[bool]]:
         """The filters a rollup keyed by (some of) supplier, product, status and disposition
@@ -183,6 +174,9 @@ class Sort:
         name = text.removeprefix("-")
         return cls(getattr(Lot, name), text.startswith("-"), nullable=name == "decided_at")
 
+    def key_parts(self) -> tuple[KeyPart, KeyPart]:
+        return (KeyPart(datetime, nullable=self.nullable), KeyPart(int))
+
     def segments(self) -> tuple[bool, ...]:
         """The order of the NULL (True) and non-NULL (False) parts of the column."""
         if not self.nullable:
@@ -204,59 +198,6 @@ class Sort:
         return query.order_by(*order).limit(limit)
 
 
-_CURSOR_KEY = hashlib.sha256(b"lotgate keyset cursor v1").digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def encode_cursor(sort: str, filters: LotFilters, position: Position) -> str:
-    """base64url(JSON) + "." + base64url(HMAC): opaque and tamper-evident.
-
-    The HMAC is an integrity check, not a secret: a cursor only says where a page ends,
-    it grants nothing a query could not; editing it, or using it with another sort or
-    other filters, is refused with a 422 instead of paging wrongly.
-    """
-    payload = json.dumps(
-        {
-            "s": sort,
-            "f": filters.digest(),
-            "k": position.key.isoformat() if position.key else None,
-            "i": position.id,
-        },
-        separators=(",", ":"),
-    ).encode()
-    signature = hmac.new(_CURSOR_KEY, payload, hashlib.sha256).digest()[:12]
-    return f"{_b64(payload)}.{_b64(signature)}"
-
-
-def decode_cursor(cursor: str, sort: str, filters: LotFilters) -> Position:
-    field = "query.cursor"
-    try:
-        payload_text, signature_text = cursor.split(".")
-        payload, signature = _unb64(payload_text), _unb64(signature_text)
-        expected = hmac.new(_CURSOR_KEY, payload, hashlib.sha256).digest()[:12]
-        if not hmac.compare_digest(signature, expected):
-            raise ValueError("signature")
-        data = json.loads(payload)
-        made_for, digest, key_text, last_id = data["s"], data["f"], data["k"], int(data["i"])
-        key = datetime.fromisoformat(key_text) if key_text is not None else None
-    except (ValueError, KeyError, TypeError):
-        raise invalid(
-            field, "is not a cursor returned by this endpoint (altered or truncated)"
-        ) from None
-    if made_for != sort:
-        raise invalid(field, f"was made for sort={made_for}, not sort={sort}")
-    if digest != filters.digest():
-        raise invalid(field, "was made for other filters; start again without a cursor")
-    return Position(key=key, id=last_id)
-
-
 # Reads that only show lots select plain rows: no ORM identity map, no entity to build.
 LOT_ROWS: Select[Any] = select(*Lot.__table__.columns)
 
@@ -268,21 +209,22 @@ class LotPageRows:
 
 
 async def lot_page(
-    session: AsyncSession,
-    filters: LotFilters,
-    *,
-    sort: str,
-    limit: int,
-    cursor: str | None,
+    session: AsyncSession, filters: LotFilters, *, sort: str, page: PageParams
 ) -> LotPageRows:
+    """One keyset page; the cursor (app.paging) holds the last lot's sort key and id."""
     order = Sort.parse(sort)
-    after = decode_cursor(cursor, sort, filters) if cursor is not None else None
+    scope = page.scope()
+    after = None
+    if page.cursor is not None:
+        key, last_id = decode_cursor(page.cursor, scope, order.key_parts())
+        after = Position(key, last_id)
     dialect = session.get_bind().dialect.name
     base: Select[Any] = LOT_ROWS.where(*filters.conditions(dialect))
     segments = order.segments()
     start = 0
     if after is not None and order.nullable:
         start = segments.index(after.key is None)
+    limit = page.limit
     lots: list[Row[Any]] = []
     connection = await session.connection()
     for index in range(start, len(segments)):
@@ -295,4 +237,4 @@ async def lot_page(
         return LotPageRows(lots, None)
     last = lots[limit - 1]
     key = getattr(last, order.column.key)
-    return LotPageRows(lots[:limit], encode_cursor(sort, filters, Position(key, last.id)))
+    return LotPageRows(lots[:limit], encode_cursor(scope, (key, last.id)))

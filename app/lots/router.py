@@ -9,8 +9,9 @@ from app.decisions.service import refresh_decision
 from app.decisions.views import refresh_if_expired
 from app.deps import PolicyDep, SessionDep
 from app.lots import service
-from app.lots.query import MAX_PAGE, SORTS, LotFilters, lot_filters, lot_page
+from app.lots.query import SORTS, LotFilters, lot_filters, lot_page
 from app.lots.schemas import LotCreate, LotOut, LotPage
+from app.paging import PageQuery, link_answered_page, paged_responses
 from app.schemas import EntityId
 
 router = APIRouter(prefix="/lots", tags=["lots"])
@@ -29,13 +30,14 @@ async def create_lot(
     "",
     operation_id="list_lots",
     response_model=LotPage,
-    responses=NOT_MODIFIED,
+    responses=paged_responses(NOT_MODIFIED),
 )
 async def list_lots(
     request: Request,
     session: SessionDep,
     _actor: AnyRole,
     filters: Annotated[LotFilters, Depends(lot_filters)],
+    page: PageQuery,
     if_none_match: IfNoneMatch = None,
     sort: Annotated[
         str,
@@ -46,22 +48,19 @@ async def list_lots(
             json_schema_extra={"enum": list(SORTS)},
         ),
     ] = "-received_at",
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: Annotated[
-        str | None, Query(min_length=1, max_length=1000, description="next_cursor of a page")
-    ] = None,
 ) -> Response:
     """Lots matching the filters, one keyset page at a time."""
 
-    async def page() -> LotPage:
-        rows = await lot_page(session, filters, sort=sort, limit=limit, cursor=cursor)
+    async def lots() -> LotPage:
+        rows = await lot_page(session, filters, sort=sort, page=page)
         return LotPage(
             items=[service.lot_out(lot) for lot in rows.lots], next_cursor=rows.next_cursor
         )
 
     # Lots are all a page shows: filtered by product, only that product's lots move it.
     version = version_name(filters.product)
-    return await conditional(session, request, if_none_match, page, version=version)
+    answer = await conditional(session, request, if_none_match, lots, version=version)
+    return link_answered_page(request, answer)
 
 
 @router.get(

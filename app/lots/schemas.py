@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from app.paging import Page
 from app.quality.products import PRODUCT_CODES
 from app.schemas import InputModel, OutputModel, Quantity, ReferenceId, Timestamp, member_of
 
@@ -71,9 +72,5 @@ class LotOut(OutputModel):
     quantities: LotQuantities
 
 
-class LotPage(OutputModel):
-    items: list[LotOut]
-    next_cursor: str | None = Field(
-        description="Pass as ?cursor= (with the same filters and sort) for the next page; "
-        "null on the last page"
-    )
+class LotPage(Page[LotOut]):
+    pass

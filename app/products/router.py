@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
 from app.auth.dependencies import AnyRole
+from app.paging import PAGED, KeyPart, Page, PageQuery, sorted_page
 from app.quality.products import CATALOGUE, Product
 from app.schemas import OutputModel
 
@@ -48,10 +49,15 @@ def product_out(product: Product) -> ProductOut:
 
 router = APIRouter(prefix="/products", tags=["products"])
 
-_PRODUCTS = [product_out(p) for p in CATALOGUE.values()]
+_PRODUCTS = sorted((product_out(p) for p in CATALOGUE.values()), key=lambda p: p.code)
 
 
-@router.get("", operation_id="list_products")
-async def list_products(_actor: AnyRole) -> list[ProductOut]:
-    """The product catalogue shipped with the service (not editable)."""
-    return _PRODUCTS
+def _by_code(product: ProductOut) -> tuple[str]:
+    return (product.code,)
+
+
+@router.get("", operation_id="list_products", responses=PAGED)
+async def list_products(_actor: AnyRole, page: PageQuery) -> Page[ProductOut]:
+    """The product catalogue shipped with the service (not editable), by code."""
+    rows = sorted_page(_PRODUCTS, _by_code, (KeyPart(str),), page)
+    return Page(items=rows.rows, next_cursor=rows.next_cursor)

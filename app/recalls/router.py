@@ -8,22 +8,19 @@ from app.deps import SessionDep
 from app.exports.streaming import attachment_response
 from app.exports.tabular import ExportFormat, file_responses, single_chunk
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, PageQuery
 from app.recalls import service
 from app.recalls.schemas import AcknowledgementCreate, AcknowledgementOut, LotRecall, RecallList
-from app.schemas import MAX_ID, EntityId
+from app.schemas import EntityId
 
 router = APIRouter(tags=["recalls"])
 
 
-@router.get("/recalls", operation_id="list_recalls")
-async def list_recalls(
-    session: SessionDep,
-    _actor: AnyRole,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-) -> RecallList:
-    """Lots rejected or suspect (provisional) with units still at sites; totals cover all."""
-    return await service.recall_list(session, limit=limit, after_id=after_id)
+@router.get("/recalls", operation_id="list_recalls", responses=PAGED)
+async def list_recalls(session: SessionDep, _actor: AnyRole, page: PageQuery) -> RecallList:
+    """Lots rejected or suspect (provisional) with units still at sites, by lot id; totals
+    cover all of them."""
+    return await service.recall_list(session, page)
 
 
 @router.get(

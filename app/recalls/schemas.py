@@ -1,5 +1,8 @@
 from datetime import datetime
 
+from pydantic import Field
+
+from app.paging import Page
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
 
 
@@ -73,6 +76,5 @@ class RecallListTotals(SiteCounts):
     provisional_lots: int
 
 
-class RecallList(OutputModel):
-    totals: RecallListTotals
-    lots: list[RecallSummary]
+class RecallList(Page[RecallSummary]):
+    totals: RecallListTotals = Field(description="Over every lot under recall, not one page")

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.distributions.models import Distribution, SiteReturn
 from app.errors import Conflict, invalid
 from app.lots.models import Lot
+from app.paging import Keyset, PageParams, keyset_rows
 from app.quality.statuses import (
     PROVISIONAL_RECALL,
     UNDER_RECALL,
@@ -148,7 +149,10 @@ def _under_recall() -> Select[Any]:
     return select(Lot.id).where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
 
 
-async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None) -> RecallList:
+BY_LOT_ID = Keyset((Lot.id,))
+
+
+async def recall_list(session: AsyncSession, page: PageParams) -> RecallList:
     """Lots under recall with units still at sites, by lot id, and totals over all of them."""
     in_recall = _under_recall().subquery()
     totals_row = (
@@ -184,36 +188,49 @@ async def recall_list(session: AsyncSession, *, limit: int, after_id: int | None
         .scalar_subquery()
     )
     query = (
-        select(Lot, Supplier.name, destinations, acknowledged)
+        select(
+            Lot.id,
+            Lot.lot_number,
+            Lot.supplier_id,
+            Supplier.name.label("supplier"),
+            Lot.product,
+            Lot.status,
+            Lot.disposition,
+            Lot.to_recall,
+            Lot.distributed,
+            Lot.site_returned,
+            Lot.site_destroyed,
+            Lot.site_consumed,
+            _outstanding().label("outstanding"),
+            destinations.label("destinations"),
+            acknowledged.label("acknowledged"),
+        )
         .join(Supplier, Supplier.id == Lot.supplier_id)
         .where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
-        .order_by(Lot.id)
-        .limit(limit)
     )
-    if after_id is not None:
-        query = query.where(Lot.id > after_id)
+    rows = await keyset_rows(session, query, BY_LOT_ID, page)
     lots = [
         RecallSummary(
-            lot_id=lot.id,
-            lot_number=lot.lot_number,
-            supplier_id=lot.supplier_id,
-            supplier=supplier,
-            product=lot.product,
-            status=lot.status,
-            disposition=lot.disposition,
-            provisional=recall_is_provisional(lot.status),
-            to_recall=lot.to_recall,
-            shipped=lot.distributed,
-            returned=lot.site_returned,
-            destroyed=lot.site_destroyed,
-            consumed=lot.site_consumed,
-            outstanding=lot.outstanding_at_sites,
-            destinations=n_destinations,
-            acknowledged=n_acknowledged,
+            lot_id=row.id,
+            lot_number=row.lot_number,
+            supplier_id=row.supplier_id,
+            supplier=row.supplier,
+            product=row.product,
+            status=row.status,
+            disposition=row.disposition,
+            provisional=recall_is_provisional(row.status),
+            to_recall=row.to_recall,
+            shipped=row.distributed,
+            returned=row.site_returned,
+            destroyed=row.site_destroyed,
+            consumed=row.site_consumed,
+            outstanding=row.outstanding,
+            destinations=row.destinations,
+            acknowledged=row.acknowledged,
         )
-        for lot, supplier, n_destinations, n_acknowledged in await session.execute(query)
+        for row in rows.rows
     ]
-    return RecallList(totals=totals, lots=lots)
+    return RecallList(items=lots, next_cursor=rows.next_cursor, totals=totals)
 
 
 DESTINATION_COLUMNS = (

@@ -8,6 +8,7 @@ from app.auth.dependencies import ReturnsRole
 from app.deps import PolicyDep, SessionDep
 from app.exports.streaming import attachment_response, snapshot_chunks
 from app.exports.tabular import ExportFormat, file_responses
+from app.paging import Page, PageQuery, keyset_page, paged_responses
 from app.preconditions import IfMatch, set_etag
 from app.returns import export, service
 from app.returns.schemas import (
@@ -49,33 +50,30 @@ async def create_return(
 @router.get(
     "",
     operation_id="list_returns",
-    response_model=list[ReturnOut],
-    responses=file_responses("JSON list, or a CSV or XLSX attachment"),
+    response_model=Page[ReturnOut],
+    responses=paged_responses(file_responses("A JSON page, or a CSV or XLSX attachment")),
 )
 async def list_returns(
     request: Request,
     session: SessionDep,
     _actor: ReturnsRole,
+    page: PageQuery,
     state: ReturnState | None = None,
     supplier_id: QueryId = None,
     lot_id: QueryId = None,
     format: Annotated[
-        ExportFormat, Query(description="json: a page; csv/xlsx: every match, as a file")
+        ExportFormat,
+        Query(description="json: a page; csv/xlsx: every match, as a file (no paging)"),
     ] = ExportFormat.json,
     excel: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-) -> list[ReturnOut] | StreamingResponse:
+) -> Page[ReturnOut] | StreamingResponse:
+    """Return authorisations by id."""
+    query = service.returns_query(state=state, supplier_id=supplier_id, lot_id=lot_id)
     if format != ExportFormat.json:
         engine: AsyncEngine = request.app.state.engine
-        query = service.returns_query(state=state, supplier_id=supplier_id, lot_id=lot_id)
         chunks = snapshot_chunks(engine, export.export_query(query), export.export_row)
         return attachment_response(format, export.COLUMNS, chunks, stem="returns", excel=excel)
-    query = service.returns_query(
-        state=state, supplier_id=supplier_id, lot_id=lot_id, after_id=after_id
-    )
-    rows = await session.scalars(query.limit(limit))
-    return [service.return_out(rma) for rma in rows]
+    return await keyset_page(session, query, service.BY_ID, page, service.return_out)
 
 
 @router.get("/{return_id:int}", operation_id="get_return")

@@ -19,6 +19,7 @@ from app.decisions.service import refresh_decision
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
 from app.lots.service import lock_lot, lot_snapshot
+from app.paging import Keyset
 from app.preconditions import check_if_match
 from app.quality.facts import Policy
 from app.returns.models import ReturnAuthorisation, ReturnTransition
@@ -246,16 +247,16 @@ async def list_transitions(session: AsyncSession, return_id: int) -> list[Return
     return list(await session.scalars(query))
 
 
+BY_ID = Keyset((ReturnAuthorisation.id,))
+
+
 def returns_query(
     *,
     state: ReturnState | None,
     supplier_id: int | None,
     lot_id: int | None,
-    after_id: int | None = None,
 ) -> Select[ReturnAuthorisation]:
     query = select(ReturnAuthorisation).order_by(ReturnAuthorisation.id)
-    if after_id is not None:
-        query = query.where(ReturnAuthorisation.id > after_id)
     if state is not None:
         query = query.where(ReturnAuthorisation.state == state.value)
     if supplier_id is not None:

@@ -1,11 +1,10 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import AnyRole, InspectorRole
 from app.deps import SessionDep
+from app.paging import PAGED, Page, PageQuery
 from app.preconditions import IfMatch, check_if_match, set_etag
-from app.schemas import MAX_ID, EntityId
+from app.schemas import EntityId
 from app.suppliers import service
 from app.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 
@@ -21,17 +20,12 @@ async def create_supplier(
     return SupplierOut.model_validate(supplier)
 
 
-@router.get("", operation_id="list_suppliers")
+@router.get("", operation_id="list_suppliers", responses=PAGED)
 async def list_suppliers(
-    session: SessionDep,
-    _actor: AnyRole,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Return suppliers after this id")
-    ] = None,
-) -> list[SupplierOut]:
-    suppliers = await service.list_suppliers(session, limit=limit, after_id=after_id)
-    return [SupplierOut.model_validate(s) for s in suppliers]
+    session: SessionDep, _actor: AnyRole, page: PageQuery
+) -> Page[SupplierOut]:
+    """Suppliers by id."""
+    return await service.list_suppliers(session, page)
 
 
 @router.get("/{supplier_id:int}", operation_id="get_supplier")

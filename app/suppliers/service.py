@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.actor import Actor
 from app.audit import service as audit
 from app.errors import NotFound, invalid
+from app.paging import Keyset, Page, PageParams, keyset_page
 from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierCreate, SupplierOut, SupplierRole, SupplierUpdate
 
@@ -55,10 +56,8 @@ async def get_supplier(
     return supplier
 
 
-async def list_suppliers(
-    session: AsyncSession, *, limit: int, after_id: int | None
-) -> list[Supplier]:
-    query = select(Supplier).order_by(Supplier.id).limit(limit)
-    if after_id is not None:
-        query = query.where(Supplier.id > after_id)
-    return list(await session.scalars(query))
+BY_ID = Keyset((Supplier.id,))
+
+
+async def list_suppliers(session: AsyncSession, page: PageParams) -> Page[SupplierOut]:
+    return await keyset_page(session, select(Supplier), BY_ID, page, SupplierOut.model_validate)

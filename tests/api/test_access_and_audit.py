@@ -40,7 +40,7 @@ async def test_only_admin_reads_audit(
 ) -> None:
     problem(await inspector.get("/audit"), 403)
     supplier = await factories.supplier(inspector, **SUPPLIER)
-    records = (await admin.get("/audit")).json()
+    records = (await admin.get("/audit")).json()["items"]
     assert [(r["action"], r["entity_id"], r["actor"]) for r in records] == [
         ("supplier.create", str(supplier["id"]), "test-inspector")
     ]
@@ -49,15 +49,15 @@ async def test_only_admin_reads_audit(
 
 async def test_audit_is_newest_first(admin: httpx.AsyncClient) -> None:
     lot = await factories.lot(admin)
-    actions = [r["action"] for r in (await admin.get("/audit")).json()]
+    actions = [r["action"] for r in (await admin.get("/audit")).json()["items"]]
     assert actions[:2] == ["lot.create", "supplier.create"]
     older = await admin.get("/audit", params={"entity_type": "lot", "entity_id": lot["id"]})
-    assert [r["action"] for r in older.json()] == ["lot.create"]
+    assert [r["action"] for r in older.json()["items"]] == ["lot.create"]
 
 
 async def test_refused_write_leaves_no_trace(admin: httpx.AsyncClient) -> None:
     lot = await factories.lot(admin, quantity=10)
-    before = (await admin.get("/audit")).json()
+    before = (await admin.get("/audit")).json()["items"]
     refused = await admin.post(
         f"/lots/{lot['id']}/distributions",
         json={
@@ -81,8 +81,8 @@ async def test_refused_write_leaves_no_trace(admin: httpx.AsyncClient) -> None:
         },
     )
     problem(duplicate, 409)
-    assert (await admin.get("/audit")).json() == before
-    assert (await admin.get(f"/lots/{lot['id']}/distributions")).json() == []
+    assert (await admin.get("/audit")).json()["items"] == before
+    assert (await admin.get(f"/lots/{lot['id']}/distributions")).json()["items"] == []
     assert (await admin.get(f"/lots/{lot['id']}")).json() == lot
 
 

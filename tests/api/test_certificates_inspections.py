@@ -32,7 +32,7 @@ async def test_certificate_round_trip_and_verification(inspector: httpx.AsyncCli
     stale = problem(await inspector.put(path, json=body, headers={"If-Match": '"1"'}), 412)
     assert (stale["current_etag"], stale["current_version"]) == ('"2"', 2)
     assert verified["method"] == "NANDO lookup" and verified["verified_at"] is not None
-    listed = (await inspector.get(f"/lots/{lot['id']}/certificates")).json()
+    listed = (await inspector.get(f"/lots/{lot['id']}/certificates")).json()["items"]
     assert listed == [verified]
 
 
@@ -50,7 +50,7 @@ async def test_certificate_validation(inspector: httpx.AsyncClient) -> None:
     assert "valid_until" in problem(await inspector.post(path, json=backwards), 422)["detail"]
     unsigned = {**EU_TYPE_EXAM, "verification": "verified"}
     assert "verified_by" in problem(await inspector.post(path, json=unsigned), 422)["detail"]
-    assert (await inspector.get(path)).json() == []
+    assert (await inspector.get(path)).json()["items"] == []
 
 
 async def test_certificate_on_unknown_lot_is_404(inspector: httpx.AsyncClient) -> None:
@@ -84,7 +84,7 @@ async def test_inspection_round_trip(inspector: httpx.AsyncClient) -> None:
         {"characteristic": "filtration_efficiency_pct", "value": 81.0}
     ]
     assert created["confirms"] is False
-    listed = (await inspector.get(f"/lots/{lot['id']}/inspections")).json()
+    listed = (await inspector.get(f"/lots/{lot['id']}/inspections")).json()["items"]
     assert listed == [created]
 
 
@@ -112,4 +112,16 @@ async def test_inspection_validation(inspector: httpx.AsyncClient) -> None:
     assert fields(problem(await inspector.post(path, json=zero_sample), 422)) == {
         "body.sample_size"
     }
-    assert (await inspector.get(path)).json() == []
+    assert (await inspector.get(path)).json()["items"] == []
+
+
+async def test_a_measurement_of_true_or_false_is_refused(inspector: httpx.AsyncClient) -> None:
+    lot = await factories.lot(inspector)
+    path = f"/lots/{lot['id']}/inspections"
+    for flag in (False, True):
+        measured = [{"characteristic": "filtration_efficiency_pct", "value": flag}]
+        body = problem(
+            await inspector.post(path, json={**LAB_RESULT, "measurements": measured}), 422
+        )
+        assert fields(body) == {"body.measurements.0.value"}, body
+    assert (await inspector.get(path)).json()["items"] == []

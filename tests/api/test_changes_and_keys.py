@@ -31,7 +31,7 @@ async def test_supplier_change_needs_current_etag(
     assert (await inspector.get(path)).json()["name"] == "New name"
     weak = await inspector.patch(path, json={"name": "X"}, headers={"If-Match": 'W/"2"'})
     problem(weak, 412)
-    audit = (await admin.get("/audit", params={"entity_type": "supplier"})).json()
+    audit = (await admin.get("/audit", params={"entity_type": "supplier"})).json()["items"]
     assert audit[0]["action"] == "supplier.update"
     assert (audit[0]["before"]["name"], audit[0]["after"]["name"]) == ("Old name", "New name")
 
@@ -56,7 +56,7 @@ async def test_admin_manages_keys_and_revocation_is_immediate(
     assert created["key"].startswith("lg_") and created["role"] == "viewer"
     headers = {"Authorization": f"Bearer {created['key']}"}
     assert (await anonymous.get("/api/v1/lots", headers=headers)).status_code == 200
-    listed = (await admin.get("/keys")).json()
+    listed = (await admin.get("/keys")).json()["items"]
     assert all("key" not in k and "key_hash" not in k for k in listed)
     assert created["key"] not in str(listed)
     revoked = await admin.delete(f"/keys/{created['id']}")
@@ -64,13 +64,13 @@ async def test_admin_manages_keys_and_revocation_is_immediate(
     problem(await anonymous.get("/api/v1/lots", headers=headers), 401)
     assert [
         k["revoked_at"] is not None
-        for k in (await admin.get("/keys")).json()
+        for k in (await admin.get("/keys")).json()["items"]
         if k["id"] == created["id"]
     ] == [True]
 
 
 async def test_last_admin_key_cannot_be_revoked(admin: httpx.AsyncClient) -> None:
-    admins = [k for k in (await admin.get("/keys")).json() if k["role"] == "admin"]
+    admins = [k for k in (await admin.get("/keys")).json()["items"] if k["role"] == "admin"]
     assert len(admins) == 1
     body = problem(await admin.delete(f"/keys/{admins[0]['id']}"), 409)
     assert "last active admin" in body["detail"]

@@ -227,7 +227,7 @@ async def test_scorecards(
 ) -> None:
     a, b = fixture["a"], fixture["b"]
     body = (await viewer.get("/suppliers/scorecards")).json()
-    assert body["total"] == 3 and body["next_offset"] is None
+    assert body["total"] == 3 and body["next_cursor"] is None
     cards = body["items"]
     assert [(c["supplier_id"], c["product"]) for c in cards] == [
         (a, "FFP2"),
@@ -287,9 +287,10 @@ async def test_scorecards(
     ] == [(a, None, 3, 0.5, "normal", False), (b, None, 2, 0.0, "tightened", True)]
 
     page = (await viewer.get("/suppliers/scorecards", params={"limit": 2})).json()
-    assert (len(page["items"]), page["total"], page["next_offset"]) == (2, 3, 2)
-    last = (await viewer.get("/suppliers/scorecards", params={"limit": 2, "offset": 2})).json()
-    assert [c["product"] for c in last["items"]] == ["KN95"] and last["next_offset"] is None
+    assert (len(page["items"]), page["total"]) == (2, 3) and page["next_cursor"]
+    params = {"limit": 2, "cursor": page["next_cursor"]}
+    last = (await viewer.get("/suppliers/scorecards", params=params)).json()
+    assert [c["product"] for c in last["items"]] == ["KN95"] and last["next_cursor"] is None
     ffp2 = (await viewer.get("/suppliers/scorecards", params={"product": "FFP2"})).json()
     assert [c["supplier_id"] for c in ffp2["items"]] == [a, b]
     from_rollups = (await viewer.get("/suppliers/scorecards")).json()
@@ -300,7 +301,7 @@ async def test_scorecards(
         ({"by": "country"}, "query.by"),
         ({"sort": "name"}, "query.sort"),
         ({"limit": 501}, "query.limit"),
-        ({"offset": -1}, "query.offset"),
+        ({"cursor": "x.y"}, "query.cursor"),
         ({"status": "gone"}, "query.status"),
     ):
         response = await viewer.get("/suppliers/scorecards", params=params)

@@ -181,7 +181,7 @@ async def test_dutch_kn95_lot(admin: httpx.AsyncClient) -> None:
     assert (d["status"], d["disposition"]) == ("rejected", "recall_and_return")
     q = d["quantities"]
     assert (q["to_recall"], q["to_return"], q["releasable"]) == (600_000, 700_000, 0)
-    history = (await admin.get(f"{path}/decisions")).json()
+    history = (await admin.get(f"{path}/decisions")).json()["items"]
     assert [e["status"] for e in history][-2:] == ["suspect", "rejected"]
     assert history[0]["trigger"] == "lot.create" and history[0]["status"] == "on_hold"
     assert all(e["policy_version"] == "2026-11-default" for e in history)
@@ -273,7 +273,7 @@ async def test_finnish_masks_are_restricted(inspector: httpx.AsyncClient) -> Non
 async def test_belgian_lot_without_a_counting_certificate(inspector: httpx.AsyncClient) -> None:
     lot = await good_ffp2_lot(inspector, lot_number="BE-FFP2-1")
     path = f"/lots/{lot['id']}"
-    certificates = (await inspector.get(f"{path}/certificates")).json()
+    certificates = (await inspector.get(f"{path}/certificates")).json()["items"]
     # Replace the lot's good certificate with what Belgium actually got.
     await inspector.put(
         f"{path}/certificates/{certificates[0]['id']}/verification",
@@ -345,7 +345,7 @@ async def test_concession_releases_until_it_expires(
         )
     after = (await admin.get(path)).json()
     assert (after["status"], after["disposition"]) == ("on_hold", "hold")
-    triggers = [e["trigger"] for e in (await admin.get(f"{path}/decisions")).json()]
+    triggers = [e["trigger"] for e in (await admin.get(f"{path}/decisions")).json()["items"]]
     assert triggers[-1] == "concession.expired"
 
 
@@ -368,4 +368,4 @@ async def test_concession_is_admin_only_and_validated(
         f"/lots/{lot['id']}/concessions", json={**body, "allowed_uses": ["anything"]}
     )
     assert "non_medical" in problem(bad_use, 422)["detail"]
-    assert (await admin.get(f"/lots/{lot['id']}/concessions")).json() == []
+    assert (await admin.get(f"/lots/{lot['id']}/concessions")).json()["items"] == []

@@ -23,7 +23,7 @@ async def test_lot_on_hold_cannot_be_distributed(inspector: httpx.AsyncClient) -
     lot = await _lot_with_stock(inspector)
     body = problem(await inspector.post(f"/lots/{lot['id']}/distributions", json=SHIP), 409)
     assert body["decision"]["status"] == "on_hold"
-    assert (await inspector.get(f"/lots/{lot['id']}/distributions")).json() == []
+    assert (await inspector.get(f"/lots/{lot['id']}/distributions")).json()["items"] == []
 
 
 async def test_override_is_admin_only(
@@ -96,7 +96,7 @@ async def test_site_returns_flow_back_and_conserve_quantities(
         + q["site_consumed"]
         + q["returned_to_supplier"]
     )
-    listed = (await returns.get(f"{lot_path}/site-returns")).json()
+    listed = (await returns.get(f"{lot_path}/site-returns")).json()["items"]
     assert [(r["outcome"], r["quantity"]) for r in listed] == [
         ("returned", 120),
         ("destroyed", 30),
@@ -135,5 +135,5 @@ async def test_parallel_distributions_never_exceed_on_hand(admin: httpx.AsyncCli
     q = (await admin.get(f"/lots/{lot['id']}")).json()["quantities"]
     assert q["distributed"] == 70 * (1000 // 70)
     assert q["on_hand"] == 1000 - q["distributed"]
-    shipped = (await admin.get(path)).json()
+    shipped = (await admin.get(path)).json()["items"]
     assert sum(d["quantity"] for d in shipped) == q["distributed"]

@@ -91,11 +91,11 @@ async def test_manifest_creates_lots_decided_and_audited_once(
         ("NL-001", 10_000, "on_hold"),
         ("NL-002", 1_300_000, "on_hold"),
     ]
-    history = (await inspector.get(f"/lots/{lot_ids[0]}/decisions")).json()
+    history = (await inspector.get(f"/lots/{lot_ids[0]}/decisions")).json()["items"]
     assert [(e["trigger"], e["actor"]) for e in history] == [
         (f"import:{body['id']}", "test-inspector")
     ]
-    audit = (await admin.get("/audit", params={"entity_type": "import"})).json()
+    audit = (await admin.get("/audit", params={"entity_type": "import"})).json()["items"]
     assert [(a["action"], a["entity_id"]) for a in audit] == [("import.apply", str(body["id"]))]
     assert audit[0]["after"]["created_ids"] == body["result"]["created_ids"]
 
@@ -113,7 +113,7 @@ async def test_failing_lab_results_make_lots_suspect(
     assert response.json()["result"]["created"] == 2
     assert await lot_status(inspector, bad["id"]) == "suspect"
     assert await lot_status(inspector, good["id"]) == "on_hold"  # no visual sample yet
-    inspections = (await inspector.get(f"/lots/{bad['id']}/inspections")).json()
+    inspections = (await inspector.get(f"/lots/{bad['id']}/inspections")).json()["items"]
     assert [(i["kind"], i["measurements"]) for i in inspections] == [
         (
             "lab",
@@ -123,7 +123,7 @@ async def test_failing_lab_results_make_lots_suspect(
             ],
         )
     ]
-    history = (await inspector.get(f"/lots/{bad['id']}/decisions")).json()
+    history = (await inspector.get(f"/lots/{bad['id']}/decisions")).json()["items"]
     assert history[-1]["status"] == "suspect"
     assert history[-1]["trigger"] == f"import:{response.json()['id']}"
 
@@ -166,7 +166,7 @@ async def test_certificates_import(
         inspector, "certificates", build(CERTIFICATE_HEADER, rows), filename=filename
     )
     assert response.status_code == 201, response.text
-    certificates = (await inspector.get(f"/lots/{lot['id']}/certificates")).json()
+    certificates = (await inspector.get(f"/lots/{lot['id']}/certificates")).json()["items"]
     assert [(c["number"], c["notified_body_number"], c["valid_until"]) for c in certificates] == [
         ("2163-PPE-0001", "2163", "2029-01-01")
     ]
@@ -525,7 +525,7 @@ async def test_imported_results_decide_as_results_posted_one_by_one(
     assert response.status_code == 201, response.text
     inspection_ids = {
         posted: single.json()["id"],
-        imported: (await inspector.get(f"/lots/{imported}/inspections")).json()[0]["id"],
+        imported: (await inspector.get(f"/lots/{imported}/inspections")).json()["items"][0]["id"],
     }
 
     async def stored(lot_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -534,7 +534,7 @@ async def test_imported_results_decide_as_results_posted_one_by_one(
             return json.loads(text)
 
         decision = (await inspector.get(f"/lots/{lot_id}/decision")).json()
-        last = (await inspector.get(f"/lots/{lot_id}/decisions")).json()[-1]
+        last = (await inspector.get(f"/lots/{lot_id}/decisions")).json()["items"][-1]
         for key in ("lot_id", "id", "at", "trigger", "decided_at"):
             decision.pop(key, None)
             last.pop(key, None)

@@ -91,7 +91,7 @@ async def test_parallel_writes_equal_sequential_replay(admin: httpx.AsyncClient)
     created = {(writes[i][0], str(r.json()["id"])): i for i, r in results if r.status_code == 201}
     assert len(created) >= 25
 
-    audit = (await admin.get("/audit", params={"limit": 500})).json()
+    audit = (await admin.get("/audit", params={"limit": 500})).json()["items"]
     commit_order = [
         created[(a["entity_type"], a["entity_id"])]
         for a in reversed(audit)

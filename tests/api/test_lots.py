@@ -93,7 +93,7 @@ async def test_unknown_supplier_and_non_manufacturer(inspector: httpx.AsyncClien
 
 
 async def test_products_catalogue(viewer: httpx.AsyncClient) -> None:
-    products = {p["code"]: p for p in (await viewer.get("/products")).json()}
+    products = {p["code"]: p for p in (await viewer.get("/products")).json()["items"]}
     assert set(products) == {
         "KN90",
         "KN95",

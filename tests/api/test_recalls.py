@@ -41,7 +41,7 @@ async def test_suspect_lot_is_a_provisional_recall(
     )
     assert recall["to_recall"] == 4000
     listed = (await viewer.get("/recalls")).json()
-    assert [(r["lot_id"], r["provisional"], r["outstanding"]) for r in listed["lots"]] == [
+    assert [(r["lot_id"], r["provisional"], r["outstanding"]) for r in listed["items"]] == [
         (lot["id"], True, 4000)
     ]
     assert listed["totals"] == {
@@ -55,7 +55,7 @@ async def test_suspect_lot_is_a_provisional_recall(
     assert rejected["status"] == "rejected"
     recall = await recall_of(viewer, lot["id"])
     assert (recall["provisional"], recall["under_recall"]) == (False, True)
-    assert (await viewer.get("/recalls")).json()["lots"][0]["provisional"] is False
+    assert (await viewer.get("/recalls")).json()["items"][0]["provisional"] is False
 
 
 async def test_reconciliation_follows_site_returns(
@@ -100,7 +100,7 @@ async def test_reconciliation_follows_site_returns(
     }
     q = (await returns.get(f"/lots/{lot['id']}")).json()["quantities"]
     assert (q["outstanding_at_sites"], q["to_recall"], q["distributed"]) == (2000, 2000, 4000)
-    listed = (await returns.get("/recalls")).json()["lots"][0]
+    listed = (await returns.get("/recalls")).json()["items"][0]
     assert (listed["returned"], listed["outstanding"], listed["destinations"]) == (1200, 2000, 2)
 
     # Everything back: the lot leaves the recall list, its reconciliation shows nothing out.
@@ -109,6 +109,8 @@ async def test_reconciliation_follows_site_returns(
     recall = await recall_of(returns, lot["id"])
     assert recall["totals"]["outstanding"] == 0 and recall["to_recall"] == 0
     assert (await returns.get("/recalls")).json() == {
+        "items": [],
+        "next_cursor": None,
         "totals": {
             "lots": 0,
             "provisional_lots": 0,
@@ -118,7 +120,6 @@ async def test_reconciliation_follows_site_returns(
             "consumed": 0,
             "outstanding": 0,
         },
-        "lots": [],
     }
 
 
@@ -150,7 +151,7 @@ async def test_acknowledgements(
     )
     assert sites['Hospital, "East"']["acknowledged"] is False
     assert recall["totals"]["acknowledged"] == 1
-    assert (await viewer.get("/recalls")).json()["lots"][0]["acknowledged"] == 1
+    assert (await viewer.get("/recalls")).json()["items"][0]["acknowledged"] == 1
 
     never_shipped = problem(await returns.post(path, json=ack("Hospital Z")), 422)
     assert fields(never_shipped) == {"body.destination"}
@@ -161,7 +162,8 @@ async def test_acknowledgements(
     problem(await returns.post(path, json={"destination": "UMC Utrecht"}), 422)
     problem(await viewer.post(path, json=ack("UMC Utrecht")), 403)
     problem(await returns.post("/lots/999999/recall/acknowledgements", json=ack("X")), 404)
-    audit = (await admin.get("/audit", params={"entity_type": "recall_acknowledgement"})).json()
+    acknowledgements = {"entity_type": "recall_acknowledgement"}
+    audit = (await admin.get("/audit", params=acknowledgements)).json()["items"]
     assert sorted(int(a["entity_id"]) for a in audit) == [first["id"], later["id"]]
 
 
@@ -177,7 +179,7 @@ async def test_no_acknowledgement_without_a_recall(
     assert refused["lot_status"] == "on_hold"
     recall = await recall_of(returns, lot["id"])
     assert (recall["under_recall"], recall["provisional"]) == (False, False)
-    assert (await returns.get("/recalls")).json()["lots"] == []
+    assert (await returns.get("/recalls")).json()["items"] == []
 
 
 async def test_recall_csv_one_row_per_destination(
@@ -212,8 +214,10 @@ async def test_recall_list_pages(admin: httpx.AsyncClient, viewer: httpx.AsyncCl
         for i in range(3)
     ]
     first = (await viewer.get("/recalls", params={"limit": 2})).json()
-    assert [r["lot_id"] for r in first["lots"]] == [m["id"] for m in made[:2]]
+    assert [r["lot_id"] for r in first["items"]] == [m["id"] for m in made[:2]]
     assert first["totals"]["lots"] == 3 and first["totals"]["outstanding"] == 60
-    rest = (await viewer.get("/recalls", params={"limit": 2, "after_id": made[1]["id"]})).json()
-    assert [r["lot_id"] for r in rest["lots"]] == [made[2]["id"]]
+    params = {"limit": 2, "cursor": first["next_cursor"]}
+    rest = (await viewer.get("/recalls", params=params)).json()
+    assert [r["lot_id"] for r in rest["items"]] == [made[2]["id"]]
+    assert rest["totals"] == first["totals"] and rest["next_cursor"] is None
     problem(await viewer.get("/recalls", params={"limit": 0}), 422)

@@ -108,7 +108,7 @@ async def test_refusals_on_create(admin: httpx.AsyncClient, returns: httpx.Async
     assert fields(future) == {"body.opened_at"}
     replacement = await open_return(returns, lot["id"], 5, claim={"kind": "replacement"})
     assert replacement.json()["claim"] == {"kind": "replacement", "amount": None, "currency": None}
-    assert len((await returns.get("/returns")).json()) == 1
+    assert len((await returns.get("/returns")).json()["items"]) == 1
 
 
 async def test_only_returns_and_admin_handle_returns(
@@ -158,7 +158,7 @@ async def test_full_life_moves_units_and_conserves(
     }
     q = await quantities(admin, lot_id)
     assert (q["returned_to_supplier"], q["on_hand"], q["to_return"]) == (6000, 0, 0)
-    decision = (await admin.get(f"/lots/{lot_id}/decisions")).json()[-1]
+    decision = (await admin.get(f"/lots/{lot_id}/decisions")).json()["items"][-1]
     assert decision["trigger"] == f"return.shipped:{rma_id}"
 
     # Sites send back what they hold; it joins what is still to return.
@@ -190,7 +190,7 @@ async def test_full_life_moves_units_and_conserves(
         "to_return": 0,
         "to_recall": 0,
     }
-    assert (await admin.get("/recalls")).json()["lots"] == []
+    assert (await admin.get("/recalls")).json()["items"] == []
 
     received = await move(returns, rma_id, "received_by_supplier", '"2"', at="2020-04-09T08:00:00Z")
     assert received.json()["received_by_supplier_at"] == "2020-04-09T08:00:00Z"
@@ -200,7 +200,7 @@ async def test_full_life_moves_units_and_conserves(
     assert [t["to_state"] for t in history] == ["open", "shipped", "received_by_supplier", "closed"]
     # Receipt and closing move no units.
     assert (await quantities(admin, lot_id))["returned_to_supplier"] == 9400
-    audit = (await admin.get("/audit", params={"entity_type": "return"})).json()
+    audit = (await admin.get("/audit", params={"entity_type": "return"})).json()["items"]
     actions = [a["action"] for a in audit if a["entity_id"] == str(rma_id)]
     assert set(actions) >= {
         "return.create",
@@ -311,14 +311,15 @@ async def test_list_filters_and_csv(admin: httpx.AsyncClient, returns: httpx.Asy
     async def ids(**params: Any) -> list[int]:
         response = await returns.get("/returns", params=params)
         assert response.status_code == 200, response.text
-        return [r["id"] for r in response.json()]
+        return [r["id"] for r in response.json()["items"]]
 
     assert await ids() == [a, b, c]
     assert await ids(state="open") == [a, b]
     assert await ids(state="shipped") == [c]
     assert await ids(supplier_id=other_supplier["id"]) == [b, c]
     assert await ids(lot_id=first["id"]) == [a]
-    assert await ids(limit=1, after_id=a) == [b]
+    after_a = (await returns.get("/returns", params={"limit": 1})).json()["next_cursor"]
+    assert await ids(limit=1, cursor=after_a) == [b]
     problem(await returns.get("/returns", params={"state": "lost"}), 422)
     problem(await returns.get("/returns", params={"limit": 501}), 422)
 

@@ -120,7 +120,7 @@ async def test_switching_discontinues_and_reinstates(
     problem(wrong_product, 409)
     reinstated = await post(admin, f"/suppliers/{sid}/reinstatements", body)
     assert (reinstated["severity"], reinstated["discontinued"]) == ("tightened", False)
-    audit = (await admin.get("/audit", params={"entity_type": "supplier"})).json()
+    audit = (await admin.get("/audit", params={"entity_type": "supplier"})).json()["items"]
     assert audit[0]["action"] == "supplier.reinstate"
     assert audit[0]["before"]["discontinued"] is True
     fresh = await factories.lot(inspector, sid, lot_number="AFTER-REINSTATEMENT")

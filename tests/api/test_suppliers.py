@@ -16,16 +16,16 @@ async def test_create_and_read_supplier(inspector: httpx.AsyncClient) -> None:
     assert created["roles"] == ["exporter", "manufacturer"]
     fetched = (await inspector.get(f"/suppliers/{created['id']}")).json()
     assert fetched == created
-    listed = (await inspector.get("/suppliers")).json()
+    listed = (await inspector.get("/suppliers")).json()["items"]
     assert [s["id"] for s in listed] == [created["id"]]
 
 
 async def test_list_pages_by_id(inspector: httpx.AsyncClient) -> None:
     ids = [(await factories.supplier(inspector, name=f"S{i}"))["id"] for i in range(3)]
     first = (await inspector.get("/suppliers", params={"limit": 2})).json()
-    assert [s["id"] for s in first] == ids[:2]
-    rest = (await inspector.get("/suppliers", params={"after_id": ids[1]})).json()
-    assert [s["id"] for s in rest] == ids[2:]
+    assert [s["id"] for s in first["items"]] == ids[:2]
+    rest = (await inspector.get("/suppliers", params={"cursor": first["next_cursor"]})).json()
+    assert [s["id"] for s in rest["items"]] == ids[2:] and rest["next_cursor"] is None
 
 
 async def test_country_must_be_iso_alpha2(inspector: httpx.AsyncClient) -> None:
@@ -68,4 +68,4 @@ async def test_viewer_cannot_create(viewer: httpx.AsyncClient) -> None:
     )
     body = problem(response, 403)
     assert "inspector" in body["allowed_roles"]
-    assert (await viewer.get("/suppliers")).json() == []
+    assert (await viewer.get("/suppliers")).json()["items"] == []

@@ -88,7 +88,7 @@ def test_outage_fails_fast_and_recovers_without_restart(
             assert time.monotonic() < deadline, "the data version watch did not reconnect"
             time.sleep(0.5)
         assert watch_events(client, "lost") >= 1
-        listed = client.get("/api/v1/suppliers", params={"limit": 500}).json()
+        listed = client.get("/api/v1/suppliers", params={"limit": 500}).json()["items"]
         assert [s["id"] for s in listed] == acknowledged
         retried = client.post(
             "/api/v1/suppliers",
