@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from app.audit.router import router as audit_router
 from app.auth.cache import KeyCache
 from app.auth.router import router as keys_router
+from app.auth.throttle import FailedAuthThrottle
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
@@ -135,13 +136,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.auth_throttle = FailedAuthThrottle(settings.auth_failure_rate)
     app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
     install_problem_openapi(app)
     app.add_middleware(
         IdempotencyMiddleware,
         retention_hours=settings.idempotency_retention_hours,
-        max_body_bytes=settings.max_upload_bytes,
+        lease_seconds=settings.idempotency_lease_seconds,
+        max_body_bytes=settings.max_body_bytes,
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
