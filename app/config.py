@@ -3,6 +3,7 @@
 from datetime import date
 from functools import lru_cache
 
+from croniter import croniter
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,9 +47,10 @@ class Settings(BaseSettings):
     # How long a request holds its Idempotency-Key before a retry may take it over (the
     # first request died, or is that slow); until then a retry is answered 409.
     idempotency_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # Expired idempotency records and the files of finished imports are purged this often
-    # (a procrastinate periodic task on PostgreSQL, a loop in the API on SQLite).
-    purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # When expired idempotency records and the files of finished imports are purged: a cron
+    # line (a 6th field counts seconds), run by a procrastinate periodic task on PostgreSQL
+    # and by a loop in the API on SQLite.
+    purge_schedule: str = "7 * * * *"
     # A finished (done or failed) import keeps its uploaded file this long, then the file
     # is cleared (the import's report and summary stay).
     import_file_retention_hours: float = Field(default=168.0, ge=0)
@@ -91,6 +93,13 @@ class Settings(BaseSettings):
                 f"LOTGATE_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters; make "
                 "one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
+        return value
+
+    @field_validator("purge_schedule")
+    @classmethod
+    def _a_cron_line(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError("a cron line such as '7 * * * *' (minute hour day month weekday)")
         return value
 
     @field_validator("auth_failure_rate")

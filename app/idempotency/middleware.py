@@ -107,12 +107,6 @@ class IdempotencyMiddleware:
         if key is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        if not _ACCEPTABLE_KEY.match(key):
-            detail = "Idempotency-Key must be 1-255 visible ASCII characters."
-            await _problem(scope, 422, detail, "1-255 visible ASCII characters")(
-                scope, receive, send
-            )
-            return
         state = scope["app"].state
         try:
             api_key = await self._authenticate(scope)
@@ -121,6 +115,12 @@ class IdempotencyMiddleware:
             return
         except (SQLAlchemyError, OSError) as error:
             await database_unavailable(scope["path"], error)(scope, receive, send)
+            return
+        if not _ACCEPTABLE_KEY.match(key):
+            detail = "Idempotency-Key must be 1-255 visible ASCII characters."
+            await _problem(scope, 422, detail, "1-255 visible ASCII characters")(
+                scope, receive, send
+            )
             return
         limit = route_body_limit(scope, self.max_body_bytes)
         declared = _declared_length(scope)
