@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retention_hours=settings.idempotency_retention_hours,
         lease_seconds=settings.idempotency_lease_seconds,
         max_body_bytes=settings.max_body_bytes,
+        body_limits={f"{API_PREFIX}/imports": settings.import_max_bytes},
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)

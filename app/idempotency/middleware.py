@@ -22,12 +22,12 @@ retention (at least 24 hours), then purged (app/maintenance).
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.gate import bearer_token, client_address, verified_key
@@ -42,7 +42,7 @@ from app.idempotency.transaction import TRANSACTION_KEY
 HEADER = b"idempotency-key"
 _ACCEPTABLE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 STATE_KEY = "idempotency_claim"
-NEVER_STORED = frozenset({401, 403, 429})
+NEVER_STORED = frozenset({401, 403, 413, 429})
 logger = logging.getLogger("lotgate.idempotency")
 
 
@@ -78,16 +78,6 @@ def _too_large(scope: Scope, limit: int) -> ASGIApp:
     )
 
 
-def route_body_limit(scope: Scope, default: int) -> int:
-    """The body limit of the route this request goes to (a route may raise the app's)."""
-    for route in scope["app"].router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            limit = getattr(route, "max_body_size", None)
-            return limit if isinstance(limit, int) else default
-    return default
-
-
 def _declared_length(scope: Scope) -> int | None:
     value = _header(scope, b"content-length")
     return int(value) if value is not None and value.isdigit() else None
@@ -95,12 +85,20 @@ def _declared_length(scope: Scope) -> int | None:
 
 class IdempotencyMiddleware:
     def __init__(
-        self, app: ASGIApp, retention_hours: float, lease_seconds: float, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        retention_hours: float,
+        lease_seconds: float,
+        max_body_bytes: int,
+        body_limits: Mapping[str, int],
     ) -> None:
+        """``body_limits``: the paths whose routes take more than ``max_body_bytes`` (the
+        file import); their bodies are spooled to a temporary file past max_body_bytes."""
         self.app = app
         self.retention = timedelta(hours=retention_hours)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER) if scope["type"] == "http" else None
@@ -122,7 +120,7 @@ class IdempotencyMiddleware:
                 scope, receive, send
             )
             return
-        limit = route_body_limit(scope, self.max_body_bytes)
+        limit = self.body_limits.get(scope["path"], self.max_body_bytes)
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
             await _too_large(scope, limit)(scope, receive, send)
