@@ -116,6 +116,19 @@ async def test_strangers_leave_no_idempotency_rows(
     assert await count(database, suppliers_named("Stranger")) == 0
 
 
+async def post_supplier_as(
+    server: LiveServer, api_key: str, name: str, idempotency_key: str
+) -> httpx.Response:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    ) as client:
+        return await client.post(
+            "/api/v1/suppliers",
+            json={**SUPPLIER, "name": name},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+
 async def test_a_revoked_key_leaves_no_idempotency_rows(
     live_server: LiveServer, database: AsyncEngine
 ) -> None:
@@ -126,16 +139,9 @@ async def test_a_revoked_key_leaves_no_idempotency_rows(
         assert made.status_code == 201, made.text
         revoked = await admin.delete(f"/api/v1/keys/{made.json()['id']}")
         assert revoked.status_code == 204
-    async with httpx.AsyncClient(
-        base_url=live_server.base_url,
-        headers={"Authorization": f"Bearer {made.json()['key']}"},
-        timeout=30,
-    ) as client:
-        response = await client.post(
-            "/api/v1/suppliers",
-            json={**SUPPLIER, "name": "Revoked Medical"},
-            headers={"Idempotency-Key": "revoked-1"},
-        )
+    response = await post_supplier_as(
+        live_server, made.json()["key"], "Revoked Medical", "revoked-1"
+    )
     assert response.status_code == 401, response.text
     assert await count(database, idempotency_rows("revoked-")) == 0
     assert await count(database, suppliers_named("Revoked Medical")) == 0
@@ -146,16 +152,7 @@ async def test_a_refused_role_is_not_stored(live_server: LiveServer, database: A
         base_url=live_server.base_url, headers=live_server.admin_headers, timeout=30
     ) as admin:
         made = await admin.post("/api/v1/keys", json={"name": "a viewer", "role": "viewer"})
-    async with httpx.AsyncClient(
-        base_url=live_server.base_url,
-        headers={"Authorization": f"Bearer {made.json()['key']}"},
-        timeout=30,
-    ) as viewer:
-        response = await viewer.post(
-            "/api/v1/suppliers",
-            json={**SUPPLIER, "name": "Viewer Medical"},
-            headers={"Idempotency-Key": "viewer-1"},
-        )
+    response = await post_supplier_as(live_server, made.json()["key"], "Viewer Medical", "viewer-1")
     assert response.status_code == 403, response.text
     assert await count(database, idempotency_rows("viewer-")) == 0
 
