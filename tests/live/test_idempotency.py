@@ -197,10 +197,13 @@ async def test_a_key_whose_request_died_is_taken_over_once_its_lease_ends(
                 await first
         await held.rollback()
 
-    after = start_server(live_database, tmp_path, extra_env=lease)
+    # The same API key: Idempotency-Keys are scoped to the key that sent them.
+    after = start_server(
+        live_database, tmp_path, extra_env={**lease, "LOTGATE_ADMIN_KEY": server.admin_key}
+    )
     try:
         async with httpx.AsyncClient(
-            base_url=after.base_url, headers=after.admin_headers, timeout=60
+            base_url=after.base_url, headers=server.admin_headers, timeout=60
         ) as client:
             for _ in range(600):
                 retry = await client.post("/api/v1/suppliers", json=body, headers=headers)
@@ -209,6 +212,7 @@ async def test_a_key_whose_request_died_is_taken_over_once_its_lease_ends(
                 assert int(retry.headers["retry-after"]) >= 1
                 await asyncio.sleep(0.1)
             assert retry.status_code == 201, retry.text
+            assert "idempotent-replayed" not in retry.headers
             replay = await client.post("/api/v1/suppliers", json=body, headers=headers)
             assert replay.headers.get("idempotent-replayed") == "true"
             assert replay.json() == retry.json()
