@@ -7,19 +7,37 @@ PORT ?= 8000
 LOTS ?= 100000
 SEED ?= 1
 
-.PHONY: run test lint migrate seed bench clean
+# Installs come from the lock files (exact versions and hashes); `make lock` refreshes them
+# from pyproject.toml's ranges.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION := 0.13.8
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes
+
+.PHONY: run test lint migrate seed bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: $(BIN)/python $(LOCK) pyproject.toml
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check || { echo "The lock misses what pyproject.toml asks for: run make lock" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.dev-installed: $(VENV)/.installed $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet -r $(DEV_LOCK)
 	touch $@
+
+$(BIN)/uv: $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# After changing dependencies in pyproject.toml: the newest versions its ranges allow.
+lock: $(BIN)/uv
+	$(UV_COMPILE) -o $(LOCK)
+	$(UV_COMPILE) --extra dev -c $(LOCK) -o $(DEV_LOCK)
 
 migrate: $(VENV)/.installed
 	$(BIN)/alembic upgrade head

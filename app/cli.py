@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.keys import create_key, ensure_key, has_active_admin
+from app.auth.keys import KeyState, create_key, ensure_key, has_active_admin
 from app.auth.models import Role
 from app.config import get_settings
 from app.db import is_sqlite, make_engine, make_sessionmaker
@@ -27,6 +27,13 @@ keys = typer.Typer(help="Manage API keys", no_args_is_help=True)
 cli.add_typer(keys, name="keys")
 
 T = TypeVar("T")
+
+REFUSED_ADMIN_KEY = {
+    KeyState.revoked: "LOTGATE_ADMIN_KEY names a key that was revoked; it stays revoked. "
+    "Set LOTGATE_ADMIN_KEY to a new key (or unset it and use another admin key).",
+    KeyState.other_role: "LOTGATE_ADMIN_KEY names a key whose role is not admin; it is "
+    "not promoted. Set LOTGATE_ADMIN_KEY to a new key.",
+}
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -65,17 +72,19 @@ def bootstrap(
     settings = get_settings()
     admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
 
-    async def work(session: AsyncSession) -> str | None:
+    async def work(session: AsyncSession) -> str | KeyState | None:
         if admin_key:
-            await ensure_key(
+            return await ensure_key(
                 session, name="admin (LOTGATE_ADMIN_KEY)", role=Role.admin, key=admin_key
             )
-            return None
         if await has_active_admin(session):
             return None
         return await create_key(session, name="admin (bootstrap)", role=Role.admin)
 
     created = _in_transaction(work)
+    if created in REFUSED_ADMIN_KEY:
+        typer.echo(REFUSED_ADMIN_KEY[KeyState(created)], err=True)
+        raise typer.Exit(1)
     if admin_key:
         typer.echo("Admin key from LOTGATE_ADMIN_KEY is active.")
         shown = "$LOTGATE_ADMIN_KEY"

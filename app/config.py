@@ -3,10 +3,14 @@
 from datetime import date
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, SecretStr
+from croniter import croniter
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth.throttle import parse_rate
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./lotgate.db"
+ADMIN_KEY_MIN_LENGTH = 32
 
 
 class EquivalenceSetting(BaseModel):
@@ -40,6 +44,19 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=64 * 1_048_576, ge=1024)
     log_level: str = "INFO"
     idempotency_retention_hours: float = Field(default=48.0, ge=24.0)
+    # How long a request holds its Idempotency-Key before a retry may take it over (the
+    # first request died, or is that slow); until then a retry is answered 409.
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # When expired idempotency records and the files of finished imports are purged: a cron
+    # line (a 6th field counts seconds), run by a procrastinate periodic task on PostgreSQL
+    # and by a loop in the API on SQLite.
+    purge_schedule: str = "7 * * * *"
+    # A finished (done or failed) import keeps its uploaded file this long, then the file
+    # is cleared (the import's report and summary stay).
+    import_file_retention_hours: float = Field(default=168.0, ge=0)
+    # Failed authentications (a key that is unknown or revoked) per client address before
+    # it is answered 429 with Retry-After; a `limits` rate such as "20/minute".
+    auth_failure_rate: str = "20/minute"
 
     # The decision policy (see app/quality/facts.py Policy); its version is stamped on
     # every decision. Equivalences: a JSON list of EquivalenceSetting.
@@ -67,6 +84,29 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
     import_worker_in_api: bool = True
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ADMIN_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"LOTGATE_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters; make "
+                "one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("purge_schedule")
+    @classmethod
+    def _a_cron_line(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError("a cron line such as '7 * * * *' (minute hour day month weekday)")
+        return value
+
+    @field_validator("auth_failure_rate")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
 
 
 @lru_cache

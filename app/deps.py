@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.dashboard.rollup import committed_versions
 from app.db import session_scope
 from app.idempotency.middleware import STATE_KEY
-from app.idempotency.store import Claim, claim_in_transaction
+from app.idempotency.transaction import handed_over_transaction
 from app.quality.facts import Policy
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -23,16 +23,13 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         async with request.app.state.read_sessionmaker() as session:
             yield session
         return
-    claim: Claim | None = getattr(request.state, STATE_KEY, None)
-
-    async def record_idempotency_key(session: AsyncSession) -> None:
-        if claim is not None:
-            await claim_in_transaction(session, claim)
-
-    async for session in session_scope(request.app.state.sessionmaker, record_idempotency_key):
+    if getattr(request.state, STATE_KEY, None) is not None:
+        # Committed by IdempotencyMiddleware together with the answer, before it is sent.
+        async for session in handed_over_transaction(request.app.state.sessionmaker, request.scope):
+            yield session
+        return
+    async for session in session_scope(request.app.state.sessionmaker):
         yield session
-    # Reached only once the transaction committed, the idempotency claim with it.
-    request.state.idempotency_committed = claim is not None
     # This process answers from the new version at once: a client reads its own writes.
     request.app.state.version_watch.saw(committed_versions(session))
 

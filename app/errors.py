@@ -137,18 +137,22 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ProblemError)
+def problem_from(exc: ProblemError, instance: str) -> JSONResponse:
     return problem_response(
         exc.status,
         exc.title,
         exc.detail,
         slug=exc.slug,
-        instance=request.url.path,
+        instance=instance,
         errors=exc.errors,
         headers=exc.headers,
         extensions=exc.extensions,
     )
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_from(exc, request.url.path)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:

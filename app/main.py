@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from app.audit.router import router as audit_router
 from app.auth.cache import KeyCache
 from app.auth.router import router as keys_router
+from app.auth.throttle import FailedAuthThrottle
 from app.certificates.router import router as certificates_router
 from app.config import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
@@ -36,6 +37,7 @@ from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
 from app.lots.router import router as lots_router
+from app.maintenance.loop import run_purge_loop
 from app.migrations_state import head_revisions
 from app.openapi import PROBLEM_RESPONSES, install_problem_openapi
 from app.products.router import router as products_router
@@ -106,6 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker, app.state.policy, settings.concession_sweep_seconds
             )
         )
+        # PostgreSQL: the purge is a procrastinate periodic task (app/imports/runners.py).
+        purge = (
+            asyncio.create_task(run_purge_loop(app.state.sessionmaker, settings))
+            if is_sqlite(settings.database_url)
+            else None
+        )
         # What start-up built lives as long as the process: moved out of the collector's
         # sight, a full collection no longer walks it (pauses of ~100 ms -> ~6 ms, measured).
         # Requests leave reference cycles behind; collecting the youngest generation every
@@ -116,9 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            expiry.cancel()
-            with suppress(asyncio.CancelledError):
-                await expiry
+            for loop in (expiry, purge):
+                if loop is not None:
+                    loop.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await loop
             await runner.stop()
             await app.state.version_watch.stop()
             await engine.dispose()
@@ -135,13 +145,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.auth_throttle = FailedAuthThrottle(settings.auth_failure_rate)
     app.state.policy = policy_from_settings(settings)
     install_error_handlers(app)
     install_problem_openapi(app)
     app.add_middleware(
         IdempotencyMiddleware,
         retention_hours=settings.idempotency_retention_hours,
-        max_body_bytes=settings.max_upload_bytes,
+        lease_seconds=settings.idempotency_lease_seconds,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits={f"{API_PREFIX}/imports": settings.import_max_bytes},
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)

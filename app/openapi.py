@@ -38,6 +38,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Invalid input; errors[] names each field and reason",
     428: "If-Match required",
+    429: "Too many failed authentications from this address; see Retry-After",
     500: "Unexpected error (logged; nothing leaked)",
     503: "Database unreachable",
 }

@@ -7,13 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actor import Actor, Role
 from app.auth.cache import KeyCache
-from app.auth.keys import find_active_key, hash_key
+from app.auth.gate import client_address, verified_key
+from app.auth.keys import ActiveKey, find_active_key
 from app.deps import SessionDep
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
-
-CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def key_cache(request: Request) -> KeyCache:
@@ -24,18 +23,11 @@ def key_cache(request: Request) -> KeyCache:
 async def authenticate(
     request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized(
-            "An API key is required: send 'Authorization: Bearer <key>'.", headers=CHALLENGE
-        )
-    cache = key_cache(request)
-    digest = hash_key(credentials.credentials)
-    key = cache.get(digest)
-    if key is None:
-        key = await find_active_key(session, digest)
-        if key is None:
-            raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
-        cache.put(digest, key)
+    async def lookup(digest: str) -> ActiveKey | None:
+        return await find_active_key(session, digest)
+
+    token = credentials.credentials if credentials is not None else None
+    key = await verified_key(request.app.state, token, client_address(request.scope), lookup)
     request.state.actor = key.name
     return Actor(key_id=key.id, name=key.name, role=Role(key.role))
 

@@ -8,6 +8,7 @@ time.
 import hashlib
 import hmac
 import secrets
+from enum import StrEnum
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
@@ -66,15 +67,23 @@ async def find_active_key(session: AsyncSession, digest: str) -> ActiveKey | Non
     return ActiveKey(*row)
 
 
-async def ensure_key(session: AsyncSession, *, name: str, role: Role, key: str) -> bool:
-    """Make sure this exact key exists and is active; True when it was created."""
+class KeyState(StrEnum):
+    created = "created"
+    active = "active"
+    revoked = "revoked"
+    other_role = "other_role"
+
+
+async def ensure_key(session: AsyncSession, *, name: str, role: Role, key: str) -> KeyState:
+    """Create this exact key with ``role`` unless it exists. An existing key is never
+    changed: a revoked one stays revoked, and one with another role keeps it."""
     existing = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
-    if existing is not None:
-        existing.revoked_at = None
-        existing.role = role.value
-        return False
-    await create_key(session, name=name, role=role, key=key)
-    return True
+    if existing is None:
+        await create_key(session, name=name, role=role, key=key)
+        return KeyState.created
+    if existing.revoked_at is not None:
+        return KeyState.revoked
+    return KeyState.active if existing.role == role.value else KeyState.other_role
 
 
 async def has_active_admin(session: AsyncSession) -> bool:

@@ -9,8 +9,11 @@ from app.db import Base, UTCDateTime, utcnow
 class IdempotencyRecord(Base):
     """A POST made with an Idempotency-Key, and the response it got.
 
-    The row is written in the same transaction as the request's own writes, so a
-    request that committed always has one; the response is filled in once sent.
+    The row is claimed (committed, no response yet) before the request runs, with a
+    lease: until ``lease_expires_at`` a twin is answered 409, after it a retry may take
+    the key over. The response is written in the same transaction as the request's own
+    writes, on condition that the lease is still this request's (``lease_token``), so a
+    write is committed only together with the answer a retry will replay.
     """
 
     __tablename__ = "idempotency_records"
@@ -27,3 +30,7 @@ class IdempotencyRecord(Base):
     location: Mapped[str | None] = mapped_column(String(2000), default=None)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    # None on rows claimed before leases existed: their write committed, their answer may
+    # not have; they are never taken over, only purged.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

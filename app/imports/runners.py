@@ -18,11 +18,14 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import make_url
 
 from app.imports.jobs import ImportContext, ImportNotReady, run_import, unfinished_imports
+from app.maintenance.purge import purge
 
 logger = logging.getLogger("lotgate.imports")
 
 QUEUE = "imports"
 TASK_NAME = "lotgate.run_import"
+MAINTENANCE_QUEUE = "maintenance"
+PURGE_TASK_NAME = "lotgate.purge"
 NOT_READY_RETRIES = 20
 NOT_READY_WAIT_SECONDS = 0.25
 
@@ -105,10 +108,18 @@ class ProcrastinateRunner:
                 retry_exceptions={ImportNotReady},
             ),
         )(self._handle)
+        # Deferred by every worker's periodic deferrer, once per scheduled time whatever
+        # the number of workers (procrastinate keeps one row per task and timestamp).
+        self.purge_task = self.app.periodic(
+            cron=context.settings.purge_schedule, periodic_id="purge"
+        )(self.app.task(name=PURGE_TASK_NAME, queue=MAINTENANCE_QUEUE)(self._purge))
         self._worker: asyncio.Task[None] | None = None
 
     async def _handle(self, import_id: int) -> None:
         await run_import(self.context, import_id)
+
+    async def _purge(self, timestamp: int) -> None:
+        await purge(self.context.sessionmaker, self.context.settings)
 
     async def start(self) -> None:
         await self.app.open_async()
@@ -119,7 +130,7 @@ class ProcrastinateRunner:
 
     async def work(self) -> None:
         await self.app.run_worker_async(
-            queues=[QUEUE], install_signal_handlers=False, name="lotgate-imports"
+            queues=[QUEUE, MAINTENANCE_QUEUE], install_signal_handlers=False, name="lotgate-imports"
         )
 
     async def submit(self, import_id: int) -> None:
