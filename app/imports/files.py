@@ -159,10 +159,7 @@ def _unreadable(exc: BaseException) -> UnreadableFile:
 
 def read_table(content: bytes, file_format: FileFormat, limits: TableLimits) -> Table:
     """The header and the non-empty rows; UnreadableFile if it is not a table we can read."""
-    if file_format == FileFormat.xlsx:
-        rows = _xlsx_rows(content, limits)
-    else:
-        rows = _csv_rows(content)
+    rows = _xlsx_rows(content, limits) if file_format == FileFormat.xlsx else _csv_rows(content)
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
     for line, cells in enumerate(rows, start=1):

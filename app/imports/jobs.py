@@ -18,9 +18,9 @@ from sqlalchemy.orm import undefer
 
 from app.config import Settings
 from app.db import is_sqlite, utcnow
+from app.imports import off_loop
 from app.imports.apply import apply_rows
 from app.imports.columns import ImportKind
-from app.imports import off_loop
 from app.imports.files import FileFormat, UnreadableFile
 from app.imports.models import ImportJob
 from app.imports.validation import (

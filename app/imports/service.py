@@ -12,9 +12,9 @@ from app.auth.dependencies import Actor
 from app.config import Settings
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
+from app.imports import off_loop
 from app.imports.apply import apply_rows
 from app.imports.columns import ImportKind
-from app.imports import off_loop
 from app.imports.files import UnreadableFile, detect_format
 from app.imports.models import ImportJob
 from app.imports.validation import (

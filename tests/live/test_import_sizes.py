@@ -52,8 +52,18 @@ MANIFEST_HEADER = [*LOT_HEADER, "manufacturer_id", "unit", "purchase_order", "ea
 def manifest(supplier_id: int, prefix: str, rows: int = MANIFEST_ROWS) -> bytes:
     """A shipping manifest as a supplier sends it: every column filled (~87 bytes a row)."""
     lines = [
-        [f"{prefix}-{n:06d}", supplier_id, "FFP2", "FFP2", 10_000 + n, "2020-03-21T09:00:00Z"]
-        + [supplier_id, "pieces", f"PO-2020-{n % 977:05d}", "false"]
+        [
+            f"{prefix}-{n:06d}",
+            supplier_id,
+            "FFP2",
+            "FFP2",
+            10000 + n,
+            "2020-03-21T09:00:00Z",
+            supplier_id,
+            "pieces",
+            f"PO-2020-{n % 977:05d}",
+            "false",
+        ]
         for n in range(rows)
     ]
     return csv_file(MANIFEST_HEADER, lines)
@@ -114,8 +124,17 @@ def test_cli_imports_a_manifest_over_one_mebibyte(
     before = lot_count(server)
     env = {**os.environ, "LOTGATE_API_KEY": server.admin_key}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(path), "--kind", "lots"]
-        + ["--url", server.base_url],
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "import",
+            str(path),
+            "--kind",
+            "lots",
+            "--url",
+            server.base_url,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -137,10 +156,14 @@ def test_file_over_the_import_limit_is_refused_and_nothing_written(
     before, imports_before = lot_count(server), import_rows(live_database)
     boundary = "lotgate-test-boundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlots\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlots\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     headers = {**server.admin_headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
 
     def chunked() -> Iterator[bytes]:
