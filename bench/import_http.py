@@ -16,6 +16,8 @@ or the seed), then:
    events; then rolled back. The import is undone too (not timed: its rows deleted, the
    lots' decision columns, switching states and dashboard rollups restored from a
    snapshot, then VACUUM), so runs repeat.
+   With --separate-worker the API runs no import worker (LOTGATE_IMPORT_WORKER_IN_API=false)
+   and a `lotgate worker` process does the imports.
 2. Latency: GET /healthz and GET /api/v1/lots/{id} polled one after the other by one client
    for 10 s with no import, then during an import of `latency_rows` rows (upload to done);
    p50/p99/max of each. Undone as above.
@@ -169,8 +171,7 @@ async def floor(connection: asyncpg.Connection) -> float:
     await transaction.start()
     try:
         await connection.execute(
-            "SELECT l.id FROM lots l JOIN bench_new_lots s USING (id) ORDER BY l.id "
-            "FOR UPDATE OF l"
+            "SELECT l.id FROM lots l JOIN bench_new_lots s USING (id) ORDER BY l.id FOR UPDATE OF l"
         )
         await connection.execute(
             f"UPDATE lots l SET {assignments} FROM bench_new_lots s WHERE l.id = s.id"
@@ -271,8 +272,12 @@ async def prepare_keys(writer: str, reader: str) -> None:
     engine = make_engine(Settings(database_url=URL), URL)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            await ensure_key(session, name="bench (import_http.py)", role=Role.inspector, key=writer)
-            await ensure_key(session, name="bench reader (import_http.py)", role=Role.viewer, key=reader)
+            await ensure_key(
+                session, name="bench (import_http.py)", role=Role.inspector, key=writer
+            )
+            await ensure_key(
+                session, name="bench reader (import_http.py)", role=Role.viewer, key=reader
+            )
     finally:
         await engine.dispose()
 
@@ -291,10 +296,27 @@ async def wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
     raise SystemExit("the API did not become ready")
 
 
-async def with_server(work: Callable[[str], Awaitable[None]]) -> None:
+async def with_server(work: Callable[[str], Awaitable[None]], separate_worker: bool) -> None:
+    """The API; with ``separate_worker`` its imports run in a `lotgate worker` process."""
     port = 18_000 + secrets.randbelow(2_000)
     log = Path(tempfile.gettempdir()) / "bench-import-http.log"
+    env = {"LOTGATE_LOG_LEVEL": "WARNING", **os.environ, "LOTGATE_DATABASE_URL": URL}
+    processes = []
     with log.open("wb") as output:
+        if separate_worker:
+            env["LOTGATE_IMPORT_WORKER_IN_API"] = "false"
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "worker",
+                    cwd=ROOT,
+                    env=env,
+                    stdout=output,
+                    stderr=output,
+                )
+            )
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -307,24 +329,27 @@ async def with_server(work: Callable[[str], Awaitable[None]]) -> None:
             str(port),
             "--no-access-log",
             cwd=ROOT,
-            env={"LOTGATE_LOG_LEVEL": "WARNING", **os.environ, "LOTGATE_DATABASE_URL": URL},
+            env=env,
             stdout=output,
             stderr=output,
         )
+        processes.append(server)
     try:
         await wait_ready(f"http://127.0.0.1:{port}", server)
         await work(f"http://127.0.0.1:{port}")
     finally:
-        server.terminate()
-        await server.wait()
+        for process in processes:
+            process.terminate()
+            await process.wait()
 
 
-async def main(rows: int, runs: int, latency_rows: int) -> None:
+async def main(rows: int, runs: int, latency_rows: int, separate_worker: bool) -> None:
     writer, reader_key = ("lg_bench_" + secrets.token_urlsafe(24) for _ in range(2))
     await prepare_keys(writer, reader_key)
     connection = await asyncpg.connect(DSN)
     lots = await connection.fetchval("SELECT count(*) FROM lots")
-    print(f"{DATABASE}: {lots:,} lots; load average {load()}", flush=True)
+    where = "a separate `lotgate worker` process" if separate_worker else "the API process"
+    print(f"{DATABASE}: {lots:,} lots; imports run in {where}; load average {load()}")
     await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
 
     async def work(base_url: str) -> None:
@@ -367,7 +392,7 @@ async def main(rows: int, runs: int, latency_rows: int) -> None:
                 await latency_under_import(client, reader, connection, latency_rows)
 
     try:
-        await with_server(work)
+        await with_server(work, separate_worker)
     finally:
         await connection.close()
 
@@ -377,5 +402,12 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-rows", type=int, default=200_000, help="0: skip")
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="LOTGATE_IMPORT_WORKER_IN_API=false and a `lotgate worker` process",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rows, arguments.runs, arguments.latency_rows))
+    asyncio.run(
+        main(arguments.rows, arguments.runs, arguments.latency_rows, arguments.separate_worker)
+    )
