@@ -41,6 +41,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from import_inspections import lab_results_csv  # bench/ is on the path when run as a script
 
 from app.auth.keys import ensure_key
 from app.auth.models import Role
@@ -73,27 +74,10 @@ SNAPSHOT_TABLES = (
     "lot_reason_totals",
     "lot_weekly",
 )
-HEADER = (
-    "lot_id,kind,sample_size,performed_at,inspector,lab,report_number,"
-    "defect_membrane_fault,filtration_efficiency_pct,total_inward_leakage_pct"
-)
 
 
 def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def lab_results_csv(lot_ids: list[int]) -> bytes:
-    rng = random.Random(len(lot_ids))
-    lines = [HEADER]
-    for lot_id in lot_ids:
-        failing = rng.random() < 0.1
-        filtration = round(rng.uniform(60, 90) if failing else rng.uniform(95, 99.5), 1)
-        lines.append(
-            f"{lot_id},lab,20,2020-03-24T10:00:00Z,Bench Lab,Bench Lab,R-{lot_id},"
-            f"{rng.randint(0, 3)},{filtration},{round(rng.uniform(1, 7), 1)}"
-        )
-    return ("\n".join(lines) + "\n").encode()
 
 
 async def random_lots(connection: asyncpg.Connection, rows: int) -> list[int]:

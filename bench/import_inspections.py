@@ -152,7 +152,8 @@ async def uninspected_lots(connection: asyncpg.Connection, rows: int) -> list[in
     return [r[0] for r in ids]
 
 
-def write_csv(path: Path, lot_ids: list[int]) -> bytes:
+def lab_results_csv(lot_ids: list[int]) -> bytes:
+    """Lab results for these lots, one in ten failing filtration."""
     rng = random.Random(len(lot_ids))
     lines = [",".join(HEADER)]
     for lot_id in lot_ids:
@@ -162,7 +163,11 @@ def write_csv(path: Path, lot_ids: list[int]) -> bytes:
             f"{lot_id},lab,20,2020-03-24T10:00:00Z,Bench Lab,Bench Lab,R-{lot_id},"
             f"{rng.randint(0, 3)},{filtration},{round(rng.uniform(1, 7), 1)}"
         )
-    content = ("\n".join(lines) + "\n").encode()
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_csv(path: Path, lot_ids: list[int]) -> bytes:
+    content = lab_results_csv(lot_ids)
     path.write_bytes(content)
     return content
 
