@@ -81,7 +81,13 @@ class Settings(BaseSettings):
     # the API process (on PostgreSQL a separate `lotgate worker` can take its place).
     import_sync_max_rows: int = Field(default=1_000, ge=0, le=1_000_000)
     import_max_rows: int = Field(default=200_000, ge=1, le=5_000_000)
+    # The whole upload request of POST /imports (its own body limit; every other route
+    # keeps max_body_bytes).
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # An XLSX is a zip: refused before parsing when its members would expand beyond this.
+    import_xlsx_max_uncompressed_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024 * 1024, le=8 * 1024 * 1024 * 1024
+    )
     import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
     import_worker_in_api: bool = True
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://lotgate.example/problems/"
@@ -212,13 +213,19 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    detail, extensions = str(exc.detail), None
+    limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    if exc.status_code == 413 and limit is not None:  # a body cut off mid-stream
+        detail = f"The request body exceeds the limit of {limit} bytes."
+        extensions = {"limit_bytes": limit}
     return problem_response(
         exc.status_code,
         title,
-        str(exc.detail),
+        detail,
         slug=title.lower().replace(" ", "-"),
         instance=request.url.path,
         headers=headers,
+        extensions=extensions,
     )
 
 

@@ -32,6 +32,7 @@ from app.http.request_context import RequestContextMiddleware
 from app.http.too_large import ContentTooLargeAsProblem
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.imports.jobs import ImportContext
+from app.imports.router import import_body_limit
 from app.imports.router import router as imports_router
 from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
@@ -66,16 +67,20 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def include_api(app: FastAPI, max_body_bytes: int) -> None:
+def include_api(
+    app: FastAPI, max_body_bytes: int, own_limits: dict[str, int] | None = None
+) -> None:
     """Each feature's routes straight on the app: a router nested in another router is
     matched level by level on every request, which costs a request time for nothing.
 
-    The body limit is set per router, not on the app, so that a route may raise it (file
-    imports) and so that the middleware can answer a refusal as problem+json.
+    The body limit is set per router, not on the app, so that a router may have its own
+    (``own_limits`` by router prefix: file imports) and so that the middleware can answer a
+    refusal as problem+json.
     """
     for feature in FEATURE_ROUTERS:
+        limit = (own_limits or {}).get(feature.prefix, max_body_bytes)
         app.include_router(
-            feature, prefix=API_PREFIX, max_body_size=max_body_bytes, responses=PROBLEM_RESPONSES
+            feature, prefix=API_PREFIX, max_body_size=limit, responses=PROBLEM_RESPONSES
         )
 
 
@@ -160,5 +165,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
-    include_api(app, settings.max_body_bytes)
+    include_api(app, settings.max_body_bytes, {imports_router.prefix: import_body_limit(settings)})
     return app

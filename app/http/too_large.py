@@ -1,5 +1,10 @@
-"""The framework refuses an over-long Content-Length with a plain-text 413; make it a problem."""
+"""The framework refuses an over-long Content-Length with a plain-text 413; make it a problem.
 
+The limit named is the route's own (Starlette keeps it in the scope while the route runs),
+the application-wide one otherwise.
+"""
+
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem_response
@@ -22,13 +27,14 @@ class ContentTooLargeAsProblem:
                 content_type = dict(message.get("headers", [])).get(b"content-type", b"")
                 if not content_type.startswith(b"application/problem+json"):
                     replaced = True
+                    limit = int(scope.get(MAX_BODY_SIZE_SCOPE_KEY, self.limit_bytes))
                     await problem_response(
                         413,
                         "Content too large",
-                        f"The request body exceeds the limit of {self.limit_bytes} bytes.",
+                        f"The request body exceeds the limit of {limit} bytes.",
                         slug="content-too-large",
                         instance=scope["path"],
-                        extensions={"limit_bytes": self.limit_bytes},
+                        extensions={"limit_bytes": limit},
                     )(scope, receive, send)
                     return
             if not replaced:

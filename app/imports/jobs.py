@@ -18,16 +18,16 @@ from sqlalchemy.orm import undefer
 
 from app.config import Settings
 from app.db import is_sqlite, utcnow
+from app.imports import off_loop
 from app.imports.apply import apply_rows
 from app.imports.columns import ImportKind
-from app.imports.files import FileFormat, UnreadableFile, read_table
+from app.imports.files import FileFormat, UnreadableFile
 from app.imports.models import ImportJob
 from app.imports.validation import (
     by_line,
     check_against_database,
     check_header,
     row_error,
-    validate_rows,
 )
 from app.quality.facts import Policy
 
@@ -132,7 +132,7 @@ async def _run(ctx: ImportContext, job: ImportJob) -> None:
     kind = ImportKind(job.kind)
     await _set(ctx, job.id, state="validating", rows_processed=0, errors=[])
     try:
-        table = read_table(job.content, FileFormat(job.format), ctx.settings.import_max_rows)
+        table = await off_loop.read(job.content, FileFormat(job.format), ctx.settings)
     except UnreadableFile as exc:
         await fail(ctx, job.id, [row_error(None, None, str(exc))])
         return
@@ -141,7 +141,7 @@ async def _run(ctx: ImportContext, job: ImportJob) -> None:
         await fail(ctx, job.id, errors)
         return
     await _set(ctx, job.id, rows_total=len(table.rows))
-    checked = await validate_rows(kind, table, _Progress(ctx, job.id, durable=True))
+    checked = await off_loop.validate(kind, table, _Progress(ctx, job.id, durable=True))
     async with ctx.sessionmaker() as session:
         errors = checked.errors + await check_against_database(session, kind, checked.rows)
     if errors:

@@ -17,6 +17,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import make_url
 
+from app.imports.job_thread import JobThread
 from app.imports.jobs import ImportContext, ImportNotReady, run_import, unfinished_imports
 from app.maintenance.purge import purge
 
@@ -114,9 +115,15 @@ class ProcrastinateRunner:
             cron=context.settings.purge_schedule, periodic_id="purge"
         )(self.app.task(name=PURGE_TASK_NAME, queue=MAINTENANCE_QUEUE)(self._purge))
         self._worker: asyncio.Task[None] | None = None
+        # In the API process, jobs run on a loop of their own (see job_thread.py); a
+        # `lotgate worker` process has nothing else to serve and runs them on its loop.
+        self._jobs = JobThread(context) if run_worker else None
 
     async def _handle(self, import_id: int) -> None:
-        await run_import(self.context, import_id)
+        if self._jobs is None:
+            await run_import(self.context, import_id)
+        else:
+            await self._jobs.run(run_import, import_id)
 
     async def _purge(self, timestamp: int) -> None:
         await purge(self.context.sessionmaker, self.context.settings)
@@ -125,6 +132,8 @@ class ProcrastinateRunner:
         await self.app.open_async()
         for import_id in await unfinished_imports(self.context.sessionmaker):
             await self.submit(import_id)
+        if self._jobs is not None:
+            self._jobs.start()
         if self.run_worker:
             self._worker = asyncio.create_task(self.work(), name="procrastinate-worker")
 
@@ -144,6 +153,8 @@ class ProcrastinateRunner:
             self._worker.cancel()
             with suppress(asyncio.CancelledError):
                 await self._worker
+        if self._jobs is not None:
+            await self._jobs.stop()
         await self.app.close_async()
 
 

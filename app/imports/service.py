@@ -1,7 +1,6 @@
 """Receive an upload: refuse what cannot be a valid import at once, import small files in
 the request, and leave larger ones to a job."""
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,16 +12,16 @@ from app.actor import Actor
 from app.config import Settings
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
+from app.imports import off_loop
 from app.imports.apply import apply_rows
 from app.imports.columns import ImportKind
-from app.imports.files import UnreadableFile, detect_format, read_table
+from app.imports.files import UnreadableFile, detect_format
 from app.imports.models import ImportJob
 from app.imports.validation import (
     by_line,
     check_against_database,
     check_header,
     row_error,
-    validate_rows,
 )
 from app.quality.facts import Policy
 
@@ -75,7 +74,7 @@ async def receive(
     """The import row: done already for a small file, queued for a job otherwise."""
     file_format = detect_format(upload.content)
     try:
-        table = read_table(upload.content, file_format, settings.import_max_rows)
+        table = await off_loop.read(upload.content, file_format, settings)
     except UnreadableFile as exc:
         raise _refused([{**row_error(None, None, str(exc)), "field": "body.file"}]) from exc
     header_errors = check_header(upload.kind, table.header)
@@ -85,7 +84,7 @@ async def receive(
         kind=upload.kind.value,
         format=file_format.value,
         filename=upload.filename[:255],
-        sha256=hashlib.sha256(upload.content).hexdigest(),
+        sha256=await off_loop.sha256(upload.content),
         state="queued",
         rows_total=len(table.rows),
         rows_processed=0,
@@ -99,7 +98,7 @@ async def receive(
     await session.flush()
     if len(table.rows) > settings.import_sync_max_rows:
         return job
-    checked = await validate_rows(upload.kind, table)
+    checked = await off_loop.validate(upload.kind, table)
     errors = checked.errors + await check_against_database(session, upload.kind, checked.rows)
     if errors:
         raise _refused(errors, len(table.rows))

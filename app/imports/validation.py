@@ -4,7 +4,6 @@ Rows go through the single-record endpoints' pydantic models, then set-based che
 against the database: one query per chunk of keys for all rows, never one per row.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -32,7 +31,7 @@ from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierRole
 
 Progress = Callable[[int], Awaitable[None]]
-PROGRESS_EVERY = 2_000
+PROGRESS_EVERY = 500
 
 
 def row_error(line: int | None, column: str | None, reason: str) -> dict[str, Any]:
@@ -115,10 +114,18 @@ def _row_errors(
     return errors
 
 
-async def validate_rows(
-    kind: ImportKind, table: Table, progress: Progress | None = None
-) -> Checked:
-    """Each row through its model; rows that pass are kept, the others reported."""
+@dataclass
+class RowCounter:
+    """Rows validated so far, read by the event loop while a worker thread validates."""
+
+    rows: int = 0
+
+
+def validate_rows(kind: ImportKind, table: Table, counter: RowCounter | None = None) -> Checked:
+    """Each row through its model; rows that pass are kept, the others reported.
+
+    CPU work without I/O: callers on the event loop run it in a thread (off_loop.validate).
+    """
     model = ROW_MODELS[kind]
     header = table.header
     checked = Checked()
@@ -132,10 +139,8 @@ async def validate_rows(
             checked.rows.append((line, model.model_validate(body)))
         except ValidationError as exc:
             checked.errors.extend(_row_errors(kind, line, exc, body, items))
-        if done % PROGRESS_EVERY == 0:
-            if progress is not None:
-                await progress(done)
-            await asyncio.sleep(0)  # validation is CPU work: let the API answer meanwhile
+        if counter is not None and done % PROGRESS_EVERY == 0:
+            counter.rows = done
     return checked
 
 
