@@ -14,30 +14,13 @@ from app.dashboard.rollup import note_other_change
 from app.db import utcnow
 from app.decisions.bulk import refresh_decisions
 from app.decisions.service import refresh_decision
-from app.errors import Conflict, NotFound, invalid
+from app.errors import Conflict, NotFound
 from app.lots.service import lock_lot
 from app.quality.facts import Policy
-from app.quality.identifiers import gtin14, niosh_approval
 from app.quality.signals import MatchState, MatchStrength, initial_state
 from app.signals.matching import AlertSpec, Candidate, alert_spec, find_candidates
 from app.signals.models import Alert, AlertMatch, AlertTerm
 from app.signals.schemas import AlertCreate, AlertOut, MatchCounts, ReviewDecision
-
-
-def _checked_names(data: AlertCreate) -> dict[str, Any]:
-    """The names as stored: GTINs as GTIN-14 (check digit verified), NIOSH numbers upper."""
-    names = data.names.model_dump()
-    for index, named in enumerate(names["gtins"]):
-        try:
-            named["gtin"] = gtin14(named["gtin"])
-        except ValueError as error:
-            raise invalid(f"body.names.gtins.{index}.gtin", str(error)) from None
-    for index, number in enumerate(names["niosh_approval_numbers"]):
-        try:
-            names["niosh_approval_numbers"][index] = niosh_approval(number)
-        except ValueError as error:
-            raise invalid(f"body.names.niosh_approval_numbers.{index}", str(error)) from None
-    return names
 
 
 async def record_alert(
@@ -45,7 +28,7 @@ async def record_alert(
 ) -> tuple[Alert, MatchCounts]:
     """The alert, its lookup terms, its matches against every lot; strongly named lots are
     decided again (suspect, the alert as reason) in this transaction."""
-    names = _checked_names(data)
+    names = data.names.model_dump()
     alert = Alert(**data.model_dump(exclude={"names"}), names=names, recorded_by=actor.name)
     session.add(alert)
     await session.flush()

@@ -1,12 +1,14 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.dependencies import Actor, AnyRole, InspectorRole, require
 from app.auth.models import Role
 from app.deps import PolicyDep, SessionDep
+from app.errors import Unprocessable, field_error, invalid
 from app.exports.streaming import attachment_response, snapshot_chunks
 from app.exports.tabular import ExportFormat, file_responses
 from app.lots.models import Lot
@@ -15,11 +17,13 @@ from app.quality.signals import ComplaintCategory, MatchState, MatchStrength
 from app.schemas import MAX_ID, EntityId, Timestamp
 from app.signals import alerts, complaints, paging
 from app.signals.models import Alert, AlertMatch, Complaint
+from app.signals.readers import AlertFormat, UnreadableFile, read_alerts
 from app.signals.schemas import (
     AlertCreate,
     AlertOut,
     AlertPage,
     AlertRecorded,
+    AlertsRecorded,
     ComplaintCreate,
     ComplaintOut,
     ComplaintPage,
@@ -135,6 +139,50 @@ async def create_alert(
     name and model, a GTIN without batch, a notified body otherwise) wait for review."""
     alert, counts = await alerts.record_alert(session, actor, body, policy)
     return AlertRecorded(**AlertOut.model_validate(alert).model_dump(), matches=counts)
+
+
+@router.post(
+    "/alerts/import",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="import_alerts",
+)
+async def import_alerts(
+    file: Annotated[UploadFile, File(description="The notice file as received")],
+    format: Annotated[AlertFormat, Form(description="openfda, safety_gate or csv")],
+    session: SessionDep,
+    actor: InspectorRole,
+    policy: PolicyDep,
+) -> AlertsRecorded:
+    """Record every alert in an openFDA `device/enforcement` JSON file, an EU Safety Gate
+    alert XML file or the CSV template (columns: source, issuing_body, country,
+    published_on, url, reference, text, manufacturers, models, certificate_numbers,
+    notified_body_numbers, niosh_approval_numbers, gtins, products; lists separated by
+    `;`, GTINs as `gtin` or `gtin:batch`), each matched as by POST /alerts.
+    All or nothing: one unreadable alert refuses the file, naming it."""
+    content = await file.read()
+    try:
+        bodies = read_alerts(format, content)
+    except UnreadableFile as error:
+        raise invalid(f"body.file.{error.where}", str(error)) from None
+    checked: list[AlertCreate] = []
+    problems = []
+    for index, body in enumerate(bodies):
+        try:
+            checked.append(AlertCreate.model_validate(body))
+        except ValidationError as error:
+            problems += [
+                field_error(".".join(["body.file", str(index), *map(str, e["loc"])]), e["msg"])
+                for e in error.errors()
+            ]
+    if problems:
+        raise Unprocessable(f"{len(problems)} problems in the file.", errors=problems)
+    recorded = []
+    for data in checked:
+        alert, counts = await alerts.record_alert(session, actor, data, policy)
+        recorded.append(
+            AlertRecorded(**AlertOut.model_validate(alert).model_dump(), matches=counts)
+        )
+    return AlertsRecorded(items=recorded)
 
 
 @router.get("/alerts", operation_id="list_alerts")

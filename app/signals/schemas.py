@@ -3,6 +3,8 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
+from app.certificates.schemas import NioshApprovalNumber
+from app.lots.schemas import Gtin
 from app.quality.signals import AlertSource, ComplaintCategory
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
 from app.suppliers.schemas import CountryCode
@@ -42,7 +44,7 @@ Names = Annotated[list[Name], Field(max_length=1000)]
 
 
 class NamedGtin(InputModel):
-    gtin: Annotated[str, Field(min_length=8, max_length=14, pattern=r"^[0-9]+$")]
+    gtin: Gtin
     batch: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
@@ -55,7 +57,7 @@ class AlertNames(InputModel):
     notified_body_numbers: Annotated[
         list[Annotated[str, Field(pattern=r"^[0-9]{4}$")]], Field(max_length=1000)
     ] = []
-    niosh_approval_numbers: Names = []
+    niosh_approval_numbers: Annotated[list[NioshApprovalNumber], Field(max_length=1000)] = []
     gtins: Annotated[list[NamedGtin], Field(max_length=1000)] = []
     products: Names = []
 
@@ -110,6 +112,10 @@ class AlertOut(OutputModel):
 
 class AlertRecorded(AlertOut):
     matches: MatchCounts
+
+
+class AlertsRecorded(OutputModel):
+    items: list[AlertRecorded]
 
 
 class AlertPage(OutputModel):

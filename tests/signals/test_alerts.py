@@ -1,6 +1,8 @@
 """Alerts from outside re-open the lots they name strongly, and leave weak matches for
 review. Through the API, on both databases."""
 
+from pathlib import Path
+
 import httpx
 
 from tests.api import factories
@@ -13,6 +15,8 @@ from tests.signals.scenario import (
     history,
     lot_state,
 )
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 async def test_a_certificate_alert_re_opens_a_distributed_lot_then_a_confirmation_rejects_it(
@@ -196,3 +200,35 @@ async def test_alert_roles_and_bad_input(
     )
     problem(await viewer.get("/alerts/999/matches"), 404)
     assert len((await viewer.get("/alerts")).json()["items"]) == 1
+
+
+async def test_an_openfda_file_is_imported_and_re_opens_the_lot_it_names(
+    admin: httpx.AsyncClient, inspector: httpx.AsyncClient, viewer: httpx.AsyncClient
+) -> None:
+    named = await factories.lot(admin, gs1="(01)04050598000582(10)221122")
+    other_batch = await factories.lot(admin, lot_number="LOT-2", gs1="(01)04050598000582(10)1")
+    content = (FIXTURES / "openfda_device_enforcement.json").read_bytes()
+    files = {"file": ("enforcement.json", content, "application/json")}
+    refused = await viewer.post("/alerts/import", data={"format": "openfda"}, files=files)
+    problem(refused, 403)
+    response = await inspector.post("/alerts/import", data={"format": "openfda"}, files=files)
+    assert response.status_code == 201, response.text
+    recorded = response.json()["items"]
+    assert [a["reference"] for a in recorded] == ["Z-1603-2023", "Z-0001-2023", "Z-0271-2023"]
+    assert recorded[0]["matches"] == {"strong": 1, "weak": 0, "reopened": 1}
+    assert (await lot_state(admin, named["id"]))["status"] == "suspect"
+    assert (await lot_state(admin, other_batch["id"]))["status"] == "on_hold"
+
+
+async def test_an_unreadable_alert_file_writes_nothing(inspector: httpx.AsyncClient) -> None:
+    files = {
+        "file": (
+            "alerts.csv",
+            b"source,issuing_body,published_on,text,gtins\n"
+            b"regulator,X,2020-05-07,t,4050598000583\n",
+            "text/csv",
+        )
+    }
+    body = problem(await inspector.post("/alerts/import", data={"format": "csv"}, files=files), 422)
+    assert [e["field"] for e in body["errors"]] == ["body.file.0.names.gtins.0.gtin"]
+    assert (await inspector.get("/alerts")).json()["items"] == []
