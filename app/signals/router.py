@@ -39,7 +39,7 @@ COMPLAINT_COLUMNS = tuple(ComplaintOut.model_fields)
 
 
 @router.post(
-    "/lots/{lot_id}/complaints",
+    "/lots/{lot_id:int}/complaints",
     status_code=status.HTTP_201_CREATED,
     operation_id="create_complaint",
 )
@@ -59,7 +59,7 @@ async def create_complaint(
     return ComplaintOut.model_validate(complaint)
 
 
-@router.get("/lots/{lot_id}/complaints", operation_id="list_lot_complaints")
+@router.get("/lots/{lot_id:int}/complaints", operation_id="list_lot_complaints")
 async def list_lot_complaints(
     lot_id: EntityId,
     session: SessionDep,
@@ -199,12 +199,12 @@ async def list_alerts(
     return AlertPage(items=[AlertOut.model_validate(a) for a in shown], next_cursor=next_cursor)
 
 
-@router.get("/alerts/{alert_id}", operation_id="get_alert")
+@router.get("/alerts/{alert_id:int}", operation_id="get_alert")
 async def get_alert(alert_id: EntityId, session: SessionDep, _actor: AnyRole) -> AlertOut:
     return AlertOut.model_validate(await alerts.get_alert(session, alert_id))
 
 
-@router.get("/alerts/{alert_id}/matches", operation_id="list_alert_matches")
+@router.get("/alerts/{alert_id:int}/matches", operation_id="list_alert_matches")
 async def list_alert_matches(
     alert_id: EntityId,
     session: SessionDep,
@@ -246,7 +246,7 @@ def _match_out(match: AlertMatch, lot_number: str, lot_status: str) -> MatchOut:
 
 
 @router.post(
-    "/alerts/{alert_id}/matches/{match_id}/review",
+    "/alerts/{alert_id:int}/matches/{match_id:int}/review",
     operation_id="review_alert_match",
 )
 async def review_alert_match(
