@@ -75,6 +75,8 @@ async def test_a_fuzzy_maker_match_waits_for_review_and_changes_nothing_until_co
     maker = await factories.supplier(admin, name="Shenzhen Example Medical Co., Ltd.")
     lot = await accepted_distributed_lot(admin, supplier_id=maker["id"], model="KN-9501")
     body = alert_body(manufacturers=["SHENZHEN EXAMPLE MEDICAL CO LTD"], models=["KN 9501"])
+    before = await viewer.get("/dashboard/summary")  # cached: the review must move it on
+    assert before.json()["open_alert_reviews"] == 0
     recorded = await factories.create(inspector, "/alerts", body)
     assert recorded["matches"] == {"strong": 0, "weak": 1, "reopened": 0}
     assert (await lot_state(admin, lot["id"]))["status"] == "accepted"
