@@ -5,18 +5,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.dependencies import Actor
+from app.certificates.models import Certificate
 from app.dashboard.rollup import note_other_change
 from app.db import utcnow
-from app.decisions.bulk import refresh_decisions
+from app.decisions.bulk import chunks, refresh_decisions
 from app.decisions.service import refresh_decision
 from app.errors import Conflict, NotFound
+from app.lots.models import Lot
 from app.lots.service import lock_lot
 from app.quality.facts import Policy
+from app.quality.identifiers import certificate_key
+from app.quality.signals import AlertTermKind as K
 from app.quality.signals import MatchState, MatchStrength, initial_state
 from app.signals.matching import AlertSpec, Candidate, alert_spec, find_candidates
 from app.signals.models import Alert, AlertMatch, AlertTerm
@@ -111,10 +115,47 @@ async def match_new_lots(session: AsyncSession, lot_ids: Sequence[int]) -> None:
     published before a lot arrived still counts); the caller decides the lots again."""
     if not lot_ids:
         return
-    alerts = await session.execute(select(Alert.id, Alert.source, Alert.names))
+    naming = await _alerts_that_may_name(session, lot_ids)
+    if not naming:
+        return
+    alerts = await session.execute(
+        select(Alert.id, Alert.source, Alert.names).where(Alert.id.in_(naming))
+    )
     specs = [alert_spec(alert_id, source, names) for alert_id, source, names in alerts]
-    if specs:
-        await _store_matches(session, await find_candidates(session, specs, lot_ids))
+    await _store_matches(session, await find_candidates(session, specs, lot_ids))
+
+
+async def _alerts_that_may_name(session: AsyncSession, lot_ids: Sequence[int]) -> list[int]:
+    """Alerts whose terms (ix_alert_terms_kind_value) name an identifier of these lots or
+    their certificates, and every alert naming a maker (names are compared fuzzily)."""
+    found: set[int] = set()
+    for chunk in chunks(lot_ids):
+        gtins = select(Lot.gtin).where(Lot.id.in_(chunk), Lot.gtin.is_not(None))
+        on_certificates = select(
+            Certificate.number, Certificate.notified_body_number, Certificate.niosh_approval_number
+        ).where(Certificate.lot_id.in_(chunk))
+        numbers: set[str] = set()
+        bodies: set[str] = set()
+        approvals: set[str] = set()
+        for number, body, approval in await session.execute(on_certificates):
+            numbers.add(certificate_key(number))
+            bodies.update([body] if body else [])
+            approvals.update([approval] if approval else [])
+        lot_gtins: set[str] = {gtin for gtin in await session.scalars(gtins) if gtin}
+        by_kind: dict[tuple[K, ...], set[str]] = {
+            (K.gtin_batch, K.gtin): lot_gtins,
+            (K.certificate_number,): numbers,
+            (K.notified_body_number,): bodies,
+            (K.niosh_approval_number,): approvals,
+        }
+        conditions: list[ColumnElement[bool]] = [
+            AlertTerm.kind.in_([k.value for k in kinds]) & AlertTerm.value.in_(sorted(values))
+            for kinds, values in by_kind.items()
+            if values
+        ]
+        conditions.append(AlertTerm.kind == K.manufacturer.value)
+        found.update(await session.scalars(select(AlertTerm.alert_id).where(or_(*conditions))))
+    return sorted(found)
 
 
 async def get_alert(session: AsyncSession, alert_id: int) -> Alert:
