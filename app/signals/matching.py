@@ -43,6 +43,7 @@ class AlertSpec:
     source: AlertSource
     gtin_batches: set[tuple[str, str]] = field(default_factory=set)
     gtins: set[str] = field(default_factory=set)
+    batch_spellings: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     certificate_numbers: set[str] = field(default_factory=set)
     notified_body_numbers: set[str] = field(default_factory=set)
     niosh_approval_numbers: set[str] = field(default_factory=set)
@@ -68,7 +69,9 @@ def alert_spec(alert_id: int, source: str, names: dict[str, Any]) -> AlertSpec:
     spec = AlertSpec(alert_id, AlertSource(source))
     for named in names.get("gtins", []):
         if named.get("batch"):
-            spec.gtin_batches.add((named["gtin"], batch_key(named["batch"])))
+            pair = (named["gtin"], batch_key(named["batch"]))
+            spec.gtin_batches.add(pair)
+            spec.batch_spellings.setdefault(pair, set()).add(named["batch"].strip())
         else:
             spec.gtins.add(named["gtin"])
     spec.certificate_numbers = {certificate_key(n) for n in names.get("certificate_numbers", [])}
@@ -140,9 +143,12 @@ async def _by_gtin(
 ) -> list[Candidate]:
     with_batch: dict[tuple[str, str], list[AlertSpec]] = defaultdict(list)
     without_batch: dict[str, list[AlertSpec]] = defaultdict(list)
+    # Batches as named and upper-cased: both are looked up on the (gtin, batch) index.
+    spec_batches: dict[tuple[str, str], set[str]] = defaultdict(set)
     for spec in specs:
         for pair in spec.gtin_batches:
             with_batch[pair].append(spec)
+            spec_batches[pair].update({pair[1], *spec.batch_spellings.get(pair, ())})
         for gtin in spec.gtins:
             without_batch[gtin].append(spec)
     found: list[Candidate] = []
@@ -151,7 +157,7 @@ async def _by_gtin(
         rows = await session.scalars(
             select(Lot.id).where(
                 Lot.gtin == gtin,
-                or_(Lot.batch == batch, func.upper(func.trim(Lot.batch)) == batch),
+                Lot.batch.in_(sorted(spec_batches[(gtin, batch)])),
                 *_within(Lot.id, scope),
             )
         )
