@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     policy_reduced_inspection_enabled: bool = False
     policy_wrong_category_means_return: bool = False
     policy_equivalences: list[EquivalenceSetting] = []
+    # Complaints from this many different destinations make a lot suspect (app/quality/signals.py).
+    policy_complaint_destinations: int = Field(default=2, ge=1, le=1000)
     concession_sweep_seconds: float = Field(default=60.0, gt=0)
     # Dashboard answers kept per process, keyed by their ETag (data version + query); 0: none.
     answer_cache_entries: int = Field(default=128, ge=0, le=100_000)

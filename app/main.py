@@ -44,6 +44,7 @@ from app.openapi import PROBLEM_RESPONSES, install_problem_openapi
 from app.products.router import router as products_router
 from app.recalls.router import router as recalls_router
 from app.returns.router import router as returns_router
+from app.signals.router import router as signals_router
 from app.suppliers.router import router as suppliers_router
 
 API_PREFIX = "/api/v1"
@@ -64,6 +65,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     exports_router,
     audit_router,
     keys_router,
+    signals_router,
 )
 
 

@@ -20,13 +20,18 @@ from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.recalls.models import RecallAcknowledgement
 from app.returns.models import ReturnAuthorisation, ReturnTransition
+from app.signals.models import Alert, AlertMatch, AlertTerm, Complaint
 from app.suppliers.models import Supplier
 
 __all__ = [
+    "Alert",
+    "AlertMatch",
+    "AlertTerm",
     "ApiKey",
     "AuditRecord",
     "Base",
     "Certificate",
+    "Complaint",
     "Concession",
     "DataVersion",
     "DecisionEvent",

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -8,6 +8,12 @@ from app.db import Base, UTCDateTime, utcnow
 
 class Certificate(Base):
     __tablename__ = "certificates"
+    # Outside alerts name certificates by number, notified body and NIOSH approval.
+    __table_args__ = (
+        Index("ix_certificates_number", "number"),
+        Index("ix_certificates_notified_body_number", "notified_body_number"),
+        Index("ix_certificates_niosh_approval_number", "niosh_approval_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
@@ -16,6 +22,7 @@ class Certificate(Base):
     issuer: Mapped[str] = mapped_column(String(200))
     issuer_country: Mapped[str | None] = mapped_column(String(2), default=None)
     notified_body_number: Mapped[str | None] = mapped_column(String(4), default=None)
+    niosh_approval_number: Mapped[str | None] = mapped_column(String(12), default=None)
     standard: Mapped[str | None] = mapped_column(String(100), default=None)
     product_scope: Mapped[str | None] = mapped_column(String(500), default=None)
     valid_from: Mapped[date | None] = mapped_column(Date, default=None)

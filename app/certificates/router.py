@@ -9,6 +9,7 @@ from app.lots.service import get_lot, lock_lot
 from app.paging import PAGED, Page, PageQuery
 from app.preconditions import IfMatch, check_if_match, set_etag
 from app.schemas import EntityId
+from app.signals.alerts import match_new_lots
 
 router = APIRouter(prefix="/lots/{lot_id:int}/certificates", tags=["certificates"])
 
@@ -24,6 +25,7 @@ async def add_certificate(
 ) -> CertificateOut:
     lot = await lock_lot(session, lot_id)
     certificate = await service.add_certificate(session, actor, lot, body)
+    await match_new_lots(session, [lot.id])
     await refresh_decision(
         session, lot, policy=policy, trigger="certificate.create", actor=actor.name
     )

@@ -1,13 +1,19 @@
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from app.quality.certificates import CertificateType, Verification
+from app.quality.identifiers import niosh_approval
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
 from app.suppliers.schemas import CountryCode
 
 NotifiedBodyNumber = Annotated[str, Field(pattern=r"^[0-9]{4}$", description="Exactly 4 digits")]
+NioshApprovalNumber = Annotated[
+    str,
+    Field(max_length=20, examples=["TC-84A-9221"], description="TC-84A- followed by 4 digits"),
+    AfterValidator(niosh_approval),
+]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
@@ -45,6 +51,7 @@ class CertificateCreate(InputModel):
         default=None, description="Where the issuer sits (ISO 3166 alpha-2)"
     )
     notified_body_number: NotifiedBodyNumber | None = None
+    niosh_approval_number: NioshApprovalNumber | None = None
     standard: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     product_scope: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     valid_from: date | None = None
@@ -71,6 +78,7 @@ class CertificateOut(OutputModel):
     issuer: str
     issuer_country: str | None
     notified_body_number: str | None
+    niosh_approval_number: str | None
     standard: str | None
     product_scope: str | None
     valid_from: date | None

@@ -176,6 +176,14 @@ def note_lot_change(
             deltas.add(after, +1)
 
 
+def note_other_change(session: Session) -> None:
+    """Something every dashboard answer may show changed, besides lots (alert review items):
+    the commit moves every data version."""
+    deltas = _deltas(session)
+    deltas.changed = True
+    deltas.products.update(PRODUCT_CODES)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: UOWTransaction) -> None:
     # Here new/dirty and attribute history still describe the flush that just ran.

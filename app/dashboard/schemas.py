@@ -61,6 +61,11 @@ class Summary(OutputModel):
         description="Warning and critical reason codes, most frequent first (at most 10)"
     )
     weekly: list[WeekPoint] = Field(description="Every week from the first to the last lot")
+    open_alert_reviews: int = Field(
+        default=0,
+        description="Alert matches waiting for a person to confirm or dismiss (all lots, "
+        "whatever the filters)",
+    )
 
 
 class Scorecard(OutputModel):

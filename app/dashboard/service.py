@@ -38,7 +38,9 @@ from app.lots.query import DISPOSITIONS, STATUSES, LotFilters
 from app.paging import KeyPart, PageParams, sorted_page
 from app.quality.decision import Status
 from app.quality.sampling import Severity
+from app.quality.signals import OPEN_REVIEW_STATE
 from app.quality.statuses import DECIDED
+from app.signals.models import AlertMatch
 from app.suppliers.models import Supplier
 
 # Filters the rollup tables can apply; any other filter reads the lots.
@@ -169,6 +171,11 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+async def open_reviews(session: AsyncSession) -> int:
+    query = select(func.count()).where(AlertMatch.state == OPEN_REVIEW_STATE.value)
+    return int(await session.scalar(query) or 0)
+
+
 async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
     rows = await grouped_totals(session, filters, ("status", "disposition"))
     overall = Totals()
@@ -210,6 +217,7 @@ async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
         ),
         top_reasons=await top_reasons(session, filters),
         weekly=await weekly(session, filters),
+        open_alert_reviews=await open_reviews(session),
     )
 
 

@@ -35,6 +35,7 @@ from app.lots.models import Lot
 from app.quality.facts import Policy
 from app.quality.quantities import MOVEMENTS
 from app.quality.sampling import LotOutcome, advance
+from app.signals.facts import signals_by_lot
 
 # Bound parameters per IN (...) list: below SQLite's 32,766 and asyncpg's 32,767.
 CHUNK = 5_000
@@ -158,6 +159,7 @@ async def refresh_decisions(
             )
         ).all()
         certificates, inspections, concessions = await _facts_rows(session, chunk)
+        signals = await signals_by_lot(session, chunk)
         updates: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
         for done, lot in enumerate(lots, start=1):
@@ -168,6 +170,7 @@ async def refresh_decisions(
                 certificates.get(lot.id, ()),
                 inspections.get(lot.id, ()),
                 concessions.get(lot.id, ()),
+                signals.get(lot.id, ()),
             )
             result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
             updates.append({"id": lot.id, **result.columns})

@@ -13,6 +13,7 @@ def policy_from_settings(settings: Settings) -> Policy:
         confirmation_required=settings.policy_confirmation_required,
         reduced_inspection_enabled=settings.policy_reduced_inspection_enabled,
         wrong_category_means_return=settings.policy_wrong_category_means_return,
+        complaint_destinations=settings.policy_complaint_destinations,
         equivalences=tuple(
             Equivalence(e.delivered, e.ordered, e.legal_basis, e.valid_until)
             for e in settings.policy_equivalences

@@ -27,6 +27,8 @@ from app.quality.facts import Concession as ConcessionFacts
 from app.quality.facts import InspectionFacts, LotFacts, Policy
 from app.quality.quantities import Quantities
 from app.quality.sampling import LotOutcome, SwitchingEvent, SwitchingState, advance
+from app.quality.signals import Signal
+from app.signals.facts import signals_by_lot
 
 
 class DecidedLot(Protocol):
@@ -150,6 +152,7 @@ def lot_facts(
     certificates: Iterable[CertificateRecord],
     inspections: Iterable[InspectionRecord],
     concessions: Iterable[ConcessionRecord],
+    signals: Iterable[Signal] = (),
 ) -> LotFacts:
     """The facts decide() reads; inspections oldest first, the others in id order."""
     return LotFacts(
@@ -193,6 +196,7 @@ def lot_facts(
             for c in concessions
         ),
         ear_loops=lot.ear_loops,
+        signals=tuple(signals),
     )
 
 
@@ -208,7 +212,8 @@ async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
     concessions = await session.scalars(
         select(Concession).where(Concession.lot_id == lot.id).order_by(Concession.id)
     )
-    return lot_facts(lot, certificates, inspections, concessions)
+    signals = (await signals_by_lot(session, [lot.id])).get(lot.id, ())
+    return lot_facts(lot, certificates, inspections, concessions, signals)
 
 
 def _snapshot(

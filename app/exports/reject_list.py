@@ -48,6 +48,10 @@ COLUMNS = (
     "certificates",
     "last_inspection_reference",
     "last_inspection_at",
+    "model",
+    "batch",
+    "gtin",
+    "expiry",
     "decided_at",
     "policy_version",
 )
@@ -140,6 +144,10 @@ def reject_list_query(filters: RejectListFilters, dialect_name: str) -> Select[*
             _certificates_text(dialect_name).label("certificates"),
             last_inspection(inspection_reference()).label("last_inspection_reference"),
             last_inspection(Inspection.performed_at).label("last_inspection_at"),
+            Lot.model,
+            Lot.batch,
+            Lot.gtin,
+            Lot.expiry,
             Lot.decided_at,
             Lot.policy_version,
         )

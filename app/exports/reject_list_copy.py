@@ -40,6 +40,7 @@ _INTEGER_COLUMNS = frozenset(
     {"lot_id", "quantity_received", "to_return", "to_recall", "returned_to_supplier"}
 )
 _TIMESTAMP_COLUMNS = frozenset({"received_at", "last_inspection_at", "decided_at"})
+_DATE_COLUMNS = frozenset({"expiry"})
 
 
 def _constant(value: str) -> ColumnElement[str]:
@@ -131,4 +132,6 @@ def _cell(name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return value
     if name in _TIMESTAMP_COLUMNS:
         return _iso_utc(value)
+    if name in _DATE_COLUMNS:
+        return cast(value, Text)  # ISO 8601, as date.isoformat()
     return _text_cell(value)

@@ -26,6 +26,7 @@ from app.inspections.service import inspection_values
 from app.lots.models import Lot
 from app.lots.schemas import LotCreate
 from app.quality.facts import Policy
+from app.signals.alerts import match_new_lots
 
 
 def id_ranges(ids: Sequence[int]) -> list[list[int]]:
@@ -91,6 +92,8 @@ async def apply_rows(
         values = [certificate_values(row.lot_id, row) for row in certificates]
         created = await _insert(session, Certificate, values, batch_rows, progress)
         touched = {row.lot_id for row in certificates}
+    if kind != ImportKind.inspections:
+        await match_new_lots(session, sorted(touched))
     refreshed = await refresh_decisions(
         session,
         touched,

@@ -68,6 +68,16 @@ LOT_COLUMNS = (
     ),
     Column("purchase_order", False, "purchase order reference", "PO-17"),
     Column("ear_loops", False, "true if the respirators have ear loops", "false"),
+    Column("model", False, "the manufacturer's model designation", "KN95-9501"),
+    Column("batch", False, "the manufacturer's batch number", "220706"),
+    Column("gtin", False, "GS1 GTIN-8/12/13/14, check digit verified", "04050598000582"),
+    Column("expiry", False, "ISO date the units expire", "2024-05-04"),
+    Column(
+        "gs1",
+        False,
+        "GS1 element string from a label scan; fills gtin, batch and expiry",
+        "(01)04050598000582(10)220706(17)240504",
+    ),
 )
 
 INSPECTION_COLUMNS = (
@@ -101,6 +111,7 @@ CERTIFICATE_COLUMNS = (
     Column("issuer", True, "issuing body", "Example NB"),
     Column("issuer_country", False, "ISO 3166 alpha-2 country of the issuer", "DE"),
     Column("notified_body_number", False, "4-digit notified body number", "2163"),
+    Column("niosh_approval_number", False, "NIOSH approval, TC-84A- and 4 digits", ""),
     Column("standard", False, "standard with edition", "EN 149:2001+A1:2009"),
     Column("product_scope", False, "products and models covered", "FFP2 NR"),
     Column("valid_from", False, "ISO date", "2019-01-01"),

@@ -1,9 +1,10 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     String,
@@ -56,6 +57,8 @@ class Lot(Base):
             "lot_number",
             postgresql_ops={"lot_number": "varchar_pattern_ops"},
         ),
+        # Outside alerts name lots by GTIN and batch (app/signals/matching.py).
+        Index("ix_lots_gtin_batch", "gtin", "batch"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +72,10 @@ class Lot(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     purchase_order: Mapped[str | None] = mapped_column(String(100), default=None)
     ear_loops: Mapped[bool] = mapped_column(default=False, server_default=false())
+    model: Mapped[str | None] = mapped_column(String(200), default=None)
+    batch: Mapped[str | None] = mapped_column(String(100), default=None)
+    gtin: Mapped[str | None] = mapped_column(String(14), default=None)
+    expiry: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     distributed: Mapped[int] = mapped_column(default=0)

@@ -13,6 +13,7 @@ from app.lots.query import SORTS, LotFilters, lot_filters, lot_page
 from app.lots.schemas import LotCreate, LotOut, LotPage
 from app.paging import PageQuery, link_answered_page, paged_responses
 from app.schemas import EntityId
+from app.signals.alerts import match_new_lots
 
 router = APIRouter(prefix="/lots", tags=["lots"])
 
@@ -22,6 +23,7 @@ async def create_lot(
     body: LotCreate, session: SessionDep, actor: InspectorRole, policy: PolicyDep
 ) -> LotOut:
     lot = await service.create_lot(session, actor, body)
+    await match_new_lots(session, [lot.id])
     await refresh_decision(session, lot, policy=policy, trigger="lot.create", actor=actor.name)
     return service.lot_out(lot)
 

@@ -31,6 +31,7 @@ from app.quality.products import (
 from app.quality.quantities import Quantities
 from app.quality.reasons import Reason, critical, info, warning
 from app.quality.sampling import SamplingPlan, plan_for
+from app.quality.signals import Confirmation, judge_signals
 from app.quality.statuses import STATUS_ORDER, Disposition, Status, is_distributable
 
 __all__ = [
@@ -121,7 +122,8 @@ def decide(facts: LotFacts, policy: Policy, now: datetime) -> Decision:
     counts = aql_counts(lot)  # rule 5
     coverage = inspection_coverage(lot)  # rule 1
     category = wrong_category(lot)  # rule 6
-    findings = (discontinued, failures, certificates, counts, coverage, category)
+    signals = outside_signals(lot)  # rule 10
+    findings = (discontinued, failures, certificates, counts, coverage, category, signals)
 
     computed = whole_lot_consequences(  # rule 7
         lot,
@@ -278,6 +280,24 @@ def _number(value: float) -> str:
     """81 -> "81.0", 99.95 -> "99.95"."""
     short = f"{value:.1f}"
     return short if float(short) == value else f"{value:g}"
+
+
+# --- Rule 10: complaints and alerts re-open a lot until a confirming inspection -------
+
+
+def outside_signals(lot: Lot) -> Finding:
+    """app/quality/signals.py: a critical complaint, complaints from enough destinations or
+    an alert make the lot suspect; a confirming inspection after them decides."""
+    if not lot.facts.signals:
+        return Finding()
+    confirmations = [
+        Confirmation(i.reference, i.performed_at, inspection_failure(lot.product, i) is not None)
+        for i in lot.inspections
+        if i.confirms
+    ]
+    verdict = judge_signals(lot.facts.signals, confirmations, lot.policy.complaint_destinations)
+    status = None if verdict.status is None else Status(verdict.status)
+    return Finding(status, verdict.reasons)
 
 
 # --- Rule 2: certificates gate release -----------------------------------------------

@@ -16,6 +16,7 @@ from app.quality.products import (
 )
 from app.quality.quantities import Quantities
 from app.quality.sampling import INSPECTION_LEVELS, SEVERITIES, normalize_aql
+from app.quality.signals import Signal
 
 
 class InspectionKind(StrEnum):
@@ -41,8 +42,12 @@ class Policy:
     reduced_inspection_enabled: bool = False
     wrong_category_means_return: bool = False
     equivalences: tuple[Equivalence, ...] = ()
+    # Complaints from this many different destinations make a lot suspect.
+    complaint_destinations: int = 2
 
     def __post_init__(self) -> None:
+        if self.complaint_destinations < 1:
+            raise ValueError("complaint_destinations is at least 1")
         if self.inspection_level not in INSPECTION_LEVELS:
             raise ValueError(
                 f"inspection level {self.inspection_level!r} is unknown; "
@@ -112,6 +117,7 @@ class LotFacts:
     was received while its source was discontinued under the switching rules (the caller
     sets it only for such lots, never for lots received before the discontinuation).
     ``ear_loops``: the respirators have ear loops (a red flag on a claimed N95).
+    ``signals``: complaints from sites and alert matches in force (app/quality/signals.py).
     """
 
     product: str
@@ -125,6 +131,7 @@ class LotFacts:
     supplier_discontinued: bool = False
     concessions: tuple[Concession, ...] = ()
     ear_loops: bool = False
+    signals: tuple[Signal, ...] = ()
 
     def __post_init__(self) -> None:
         get_product(self.product)

@@ -141,6 +141,7 @@ EXPECTED_SUMMARY = {
         {"week": "2020-03-23", "received": 1, "accepted": 0, "rejected": 0},
         {"week": "2020-03-30", "received": 1, "accepted": 0, "rejected": 0},
     ],
+    "open_alert_reviews": 0,
 }
 # Any filter outside supplier/product/status/disposition reads the lots instead of the
 # rollups; this one matches every lot, so both ways must agree to the last unit.

@@ -59,6 +59,15 @@ EXPECTED: dict[tuple[str, str], set[Role] | str] = {
     ("POST", "/api/v1/imports"): INSPECT,
     ("GET", "/api/v1/imports/{import_id}"): ALL,
     ("GET", "/api/v1/imports/templates/{kind}"): ALL,
+    ("POST", "/api/v1/lots/{lot_id}/complaints"): {Role.admin, Role.inspector, Role.returns},
+    ("GET", "/api/v1/lots/{lot_id}/complaints"): ALL,
+    ("GET", "/api/v1/complaints"): ALL,
+    ("POST", "/api/v1/alerts"): INSPECT,
+    ("POST", "/api/v1/alerts/import"): INSPECT,
+    ("GET", "/api/v1/alerts"): ALL,
+    ("GET", "/api/v1/alerts/{alert_id}"): ALL,
+    ("GET", "/api/v1/alerts/{alert_id}/matches"): ALL,
+    ("POST", "/api/v1/alerts/{alert_id}/matches/{match_id}/review"): INSPECT,
 }
 
 
