@@ -37,6 +37,8 @@ from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.dashboard.models import (
     DataVersion,
+    LotPeriodReasons,
+    LotPeriodTotals,
     LotProductTotals,
     LotReasonTotals,
     LotTotals,
@@ -73,6 +75,7 @@ REASON_SEVERITIES = ("warning", "critical")
 _LOT_ATTRIBUTES = (
     "supplier_id",
     "product",
+    "ordered_as",
     "status",
     "disposition",
     "received_at",
@@ -84,12 +87,23 @@ _VERSIONED = (Lot, SourceQuality, Supplier)
 Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
 ProductBucket = tuple[str, str, str]  # product, status, disposition
 WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
+# days (1 or 7), period, product, ordered_as, status, disposition, week
+PeriodBucket = tuple[int, date, str, str, str, str, date]
+GRAINS = (7, 1)  # LotPeriodTotals.days: weeks, days
+
+
+def day_of(moment: datetime) -> date:
+    """The day (UTC) a moment falls in."""
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def week_of(moment: datetime) -> date:
     """The Monday (UTC) of the week a moment falls in."""
-    day = moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
-    return day - timedelta(days=day.weekday())
+    return monday_of(day_of(moment))
 
 
 def reason_codes(reasons: Iterable[Mapping[str, Any]]) -> frozenset[str]:
@@ -101,18 +115,35 @@ class Contribution:
     """What one lot adds to the rollups."""
 
     bucket: Bucket
-    week: date
+    day: date
+    ordered_as: str
     sums: tuple[int, ...]
     codes: frozenset[str]
+
+    @property
+    def week(self) -> date:
+        return monday_of(self.day)
+
+    def periods(self) -> list[PeriodBucket]:
+        _, product, status, disposition = self.bucket
+        week, rest = self.week, (product, self.ordered_as, status, disposition)
+        return [(7, week, *rest, week), (1, self.day, *rest, week)]
 
 
 def contribution(value: Callable[[str], Any]) -> Contribution:
     return Contribution(
         bucket=(value("supplier_id"), value("product"), value("status"), value("disposition")),
-        week=week_of(value("received_at")),
+        day=day_of(value("received_at")),
+        ordered_as=value("ordered_as"),
         sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
         codes=reason_codes(value("reasons") or ()),
     )
+
+
+def _add_sums(totals: dict[Any, list[int]], key: Any, sums: Sequence[int], sign: int) -> None:
+    current = totals.setdefault(key, [0] * len(TOTAL_FIELDS))
+    for index, amount in enumerate(sums):
+        current[index] += sign * amount
 
 
 @dataclass
@@ -120,16 +151,20 @@ class Deltas:
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
     reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
+    periods: dict[PeriodBucket, list[int]] = field(default_factory=dict)
+    period_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
     changed: bool = False
     products: set[str] = field(default_factory=set)  # of the lots that changed
 
     def add(self, part: Contribution, sign: int) -> None:
-        current = self.totals.setdefault(part.bucket, [0] * len(TOTAL_FIELDS))
-        for index, amount in enumerate(part.sums):
-            current[index] += sign * amount
+        _add_sums(self.totals, part.bucket, part.sums, sign)
+        for period in part.periods():
+            _add_sums(self.periods, period, part.sums, sign)
         product_bucket = part.bucket[1:]
         for code in part.codes:
             self.reasons[(product_bucket, code)] += sign
+            for period in part.periods():
+                self.period_reasons[(period, code)] += sign
         self.weekly[(part.week, *product_bucket)] += sign
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
@@ -257,6 +292,7 @@ _BUCKET = ("supplier_id", "product", "status", "disposition")
 _PRODUCT_BUCKET = _BUCKET[1:]
 _REASON_KEYS = (*_PRODUCT_BUCKET, "code")
 _WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
+_PERIOD_KEYS = ("days", "period", "product", "ordered_as", "status", "disposition", "week")
 
 
 def _upsert_rows(
@@ -286,6 +322,9 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
+    _upsert_rows(session, LotPeriodTotals, _PERIOD_KEYS, TOTAL_FIELDS, deltas.periods.items())
+    period_reasons = (((*key, code), (n,)) for (key, code), n in deltas.period_reasons.items())
+    _upsert_rows(session, LotPeriodReasons, (*_PERIOD_KEYS, "code"), ("lots",), period_reasons)
     return bump_version(session, deltas.products)
 
 
@@ -314,8 +353,64 @@ def week_expression(dialect: str) -> ColumnElement[Any]:
     return func.date(Lot.received_at, literal_column("'-6 days'"), literal_column("'weekday 1'"))
 
 
+def day_expression(dialect: str) -> ColumnElement[Any]:
+    """The day (UTC) of Lot.received_at, computed by the database (literal SQL, as
+    week_expression)."""
+    if dialect == "postgresql":
+        return cast(func.timezone(literal_column("'UTC'"), Lot.received_at), Date)
+    return func.date(Lot.received_at)
+
+
 def rebuild_rollups(session: Executor) -> None:
     """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
+    rebuild_source_rollups(session)
+    rebuild_period_rollups(session)
+    bump_version(session)
+
+
+def rebuild_period_rollups(session: Executor) -> None:
+    """Recompute LotPeriodTotals and LotPeriodReasons from the lots."""
+    dialect = dialect_of(session)
+    for table in (LotPeriodTotals, LotPeriodReasons):
+        session.execute(delete(table))
+    week, day = week_expression(dialect), day_expression(dialect)
+    rest = [Lot.product, Lot.ordered_as, Lot.status, Lot.disposition]
+    sums = [func.count().label("lots")] + [
+        func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
+    ]
+    element, code, severity = reason_elements(dialect)
+    for days, period in ((7, week), (1, day)):
+        grain: ColumnElement[int] = literal_column(str(days))
+        keys = [period, *rest, week]
+        session.execute(
+            _insert(session, LotPeriodTotals).from_select(
+                [*_PERIOD_KEYS, *TOTAL_FIELDS],
+                select(grain, *keys, *sums).group_by(*keys),
+            )
+        )
+        distinct_codes = (
+            select(
+                Lot.id,
+                *(key.label(name) for key, name in zip(keys, _PERIOD_KEYS[1:], strict=True)),
+                code.label("code"),
+            )
+            .select_from(Lot)
+            .join(element, true())
+            .where(severity.in_(REASON_SEVERITIES))
+            .distinct()
+            .subquery()
+        )
+        by_code = [distinct_codes.c[name] for name in (*_PERIOD_KEYS[1:], "code")]
+        session.execute(
+            _insert(session, LotPeriodReasons).from_select(
+                [*_PERIOD_KEYS, "code", "lots"],
+                select(grain, *by_code, func.count()).group_by(*by_code),
+            )
+        )
+
+
+def rebuild_source_rollups(session: Executor) -> None:
+    """Recompute the rollups by source and product (not by period) from the lots."""
     dialect = dialect_of(session)
     for table in (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly):
         session.execute(delete(table))
@@ -350,4 +445,3 @@ def rebuild_rollups(session: Executor) -> None:
             [*_WEEK_KEYS, "lots"], select(*weekly_keys, func.count()).group_by(*weekly_keys)
         )
     )
-    bump_version(session)

@@ -1,20 +1,32 @@
 """Summaries and supplier scorecards over the lots matching a filter.
 
-Filters a rollup can apply (supplier, product, status, disposition) are answered from
-the rollup tables, a few thousand rows whatever the number of lots; any other filter
-(time ranges, manufacturer, ordered_as, lot number) aggregates the matching lots, which
+Filters a rollup can apply are answered from the rollup tables: supplier, product,
+status and disposition from the totals by source; product, ordered_as, status,
+disposition and a received range from the totals by day and week, with the lots of the
+partial days at the ends (app/dashboard/periods.py). Other filters (decided ranges,
+manufacturer, lot number, a supplier with a range) aggregate the matching lots, which
 those filters' indexes keep to the rows concerned.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.models import LotProductTotals, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import (
+    LotPeriodReasons,
+    LotPeriodTotals,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
+from app.dashboard.periods import PERIOD_FILTERS, Span, edge_filters, period_conditions, split
 from app.dashboard.rollup import (
     REASON_SEVERITIES,
     SUMS,
@@ -66,6 +78,33 @@ def _total(column: Any, name: str) -> Any:
     return cast(func.sum(column), BigInteger).label(name)
 
 
+def period_span(filters: LotFilters) -> Span | None:
+    """How LotPeriodTotals answers these filters; None if it cannot (or need not: the
+    totals by product answer them from fewer rows)."""
+    if filters.uses_only(PRODUCT_ROLLUP_FILTERS) or not filters.uses_only(PERIOD_FILTERS):
+        return None
+    return split(filters.received_from, filters.received_to)
+
+
+def _period_conditions(table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
+    conditions = [*filters.source_conditions(table), period_conditions(table, span)]
+    if filters.ordered_as is not None:
+        conditions.append(table.ordered_as == filters.ordered_as)
+    return conditions
+
+
+def _merged(rows: Sequence[Any], by: Sequence[str], fields: Sequence[str]) -> list[Any]:
+    """Rows of the same ``by`` values (from the rollup and from partial days) added up."""
+    merged: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in rows:
+        sums = merged.setdefault(tuple(getattr(row, n) for n in by), dict.fromkeys(fields, 0))
+        for name in fields:
+            sums[name] += int(getattr(row, name) or 0)
+    return [
+        SimpleNamespace(**dict(zip(by, key, strict=True)), **sums) for key, sums in merged.items()
+    ]
+
+
 async def grouped_totals(
     session: AsyncSession,
     filters: LotFilters,
@@ -73,6 +112,25 @@ async def grouped_totals(
     fields: Sequence[str] = TOTAL_FIELDS,
 ) -> Sequence[Any]:
     """Rows of the ``by`` columns with ``fields`` (lots, units, unit counters) summed."""
+    span = period_span(filters) if "supplier_id" not in by else None
+    if span is None:
+        return await _grouped_totals(session, filters, by, fields)
+    rows: list[Any] = []
+    if span.uses_rollup:
+        table = LotPeriodTotals
+        sums = [_total(getattr(table, name), name) for name in fields]
+        keys = [getattr(table, name) for name in by]
+        conditions = _period_conditions(table, filters, span)
+        query = select(*keys, *sums).where(*conditions).group_by(*keys)
+        rows.extend(await session.execute(query))
+    for edge in edge_filters(filters, span):
+        rows.extend(await _grouped_totals(session, edge, by, fields))
+    return _merged(rows, by, fields)
+
+
+async def _grouped_totals(
+    session: AsyncSession, filters: LotFilters, by: Sequence[str], fields: Sequence[str]
+) -> Sequence[Any]:
     if filters.uses_only(SOURCE_ROLLUP_FILTERS):
         by_product = filters.uses_only(PRODUCT_ROLLUP_FILTERS) and "supplier_id" not in by
         table: Any = LotProductTotals if by_product else LotTotals
@@ -91,6 +149,28 @@ async def grouped_totals(
 
 
 async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[ReasonCount]:
+    span = period_span(filters)
+    if span is None:
+        return await _top_reasons(session, filters, TOP_REASONS)
+    counts: Counter[str] = Counter()
+    if span.uses_rollup:
+        lots = func.sum(LotPeriodReasons.lots)
+        query = (
+            select(LotPeriodReasons.code, lots)
+            .where(*_period_conditions(LotPeriodReasons, filters, span))
+            .group_by(LotPeriodReasons.code)
+        )
+        counts.update({str(code): int(n) for code, n in await session.execute(query)})
+    for edge in edge_filters(filters, span):
+        counts.update({r.code: r.lots for r in await _top_reasons(session, edge, None)})
+    ranked = sorted(((-n, code) for code, n in counts.items() if n > 0))[:TOP_REASONS]
+    return [ReasonCount(code=code, lots=-n) for n, code in ranked]
+
+
+async def _top_reasons(
+    session: AsyncSession, filters: LotFilters, limit: int | None
+) -> list[ReasonCount]:
+    """The ``limit`` most frequent reason codes (None: every code)."""
     if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         lots = func.sum(LotReasonTotals.lots)
         query = (
@@ -117,7 +197,7 @@ async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[Reason
             .group_by(per_lot.c.code)
             .order_by(count.desc(), per_lot.c.code)
         )
-    rows = await session.execute(query.limit(TOP_REASONS))
+    rows = await session.execute(query.limit(limit))
     return [ReasonCount(code=str(code), lots=int(n)) for code, n in rows]
 
 
@@ -125,11 +205,36 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+WeekCounts = dict[date, tuple[int, int, int]]  # received, accepted, rejected
+
+
 async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
-    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
-        week: Any = LotWeekly.week
-        lots: Any = LotWeekly.lots
-        status: Any = LotWeekly.status
+    span = period_span(filters)
+    if span is None:
+        found = await _weekly(session, filters, None)
+    else:
+        found = await _weekly(session, filters, span) if span.uses_rollup else {}
+        for edge in edge_filters(filters, span):
+            for monday, counts in (await _weekly(session, edge, None)).items():
+                received, accepted, rejected = found.get(monday, (0, 0, 0))
+                found[monday] = (
+                    received + counts[0],
+                    accepted + counts[1],
+                    rejected + counts[2],
+                )
+    return _series(found)
+
+
+async def _weekly(session: AsyncSession, filters: LotFilters, span: Span | None) -> WeekCounts:
+    week: Any
+    lots: Any
+    status: Any
+    if span is not None:
+        table: Any = LotPeriodTotals
+        week, lots, status = table.week, table.lots, table.status
+        conditions = _period_conditions(table, filters, span)
+    elif filters.uses_only(PRODUCT_ROLLUP_FILTERS):
+        week, lots, status = LotWeekly.week, LotWeekly.lots, LotWeekly.status
         conditions = filters.source_conditions(LotWeekly)
     else:
         dialect = _dialect(session)
@@ -146,11 +251,16 @@ async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
         .group_by(week)
         .order_by(week)
     )
-    found = {
+    return {
         _as_date(w): (int(n), int(a), int(r))
         for w, n, a, r in await session.execute(query)
         if int(n)
     }
+
+
+def _series(found: WeekCounts) -> list[WeekPoint]:
+    """Every week from the first to the last with lots, empty ones included."""
+    found = {monday: counts for monday, counts in found.items() if counts[0]}
     if not found:
         return []
     points, monday, last = [], min(found), max(found)
