@@ -110,6 +110,11 @@ def reason_codes(reasons: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(str(r["code"]) for r in reasons if r.get("severity") in REASON_SEVERITIES)
 
 
+def reason_code_text(reasons: Iterable[Mapping[str, Any]]) -> str:
+    """Lot.reason_codes: the warning and critical codes, sorted, comma-separated."""
+    return ",".join(sorted(reason_codes(reasons)))
+
+
 @dataclass(frozen=True)
 class Contribution:
     """What one lot adds to the rollups."""

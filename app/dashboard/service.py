@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.models import (
@@ -28,10 +28,8 @@ from app.dashboard.models import (
 )
 from app.dashboard.periods import PERIOD_FILTERS, Span, edge_filters, period_conditions, split
 from app.dashboard.rollup import (
-    REASON_SEVERITIES,
     SUMS,
     TOTAL_FIELDS,
-    reason_elements,
     week_expression,
 )
 from app.dashboard.schemas import (
@@ -149,56 +147,47 @@ async def _grouped_totals(
 
 
 async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[ReasonCount]:
-    span = period_span(filters)
-    if span is None:
-        return await _top_reasons(session, filters, TOP_REASONS)
-    counts: Counter[str] = Counter()
-    if span.uses_rollup:
-        lots = func.sum(LotPeriodReasons.lots)
-        query = (
-            select(LotPeriodReasons.code, lots)
-            .where(*_period_conditions(LotPeriodReasons, filters, span))
-            .group_by(LotPeriodReasons.code)
-        )
-        counts.update({str(code): int(n) for code, n in await session.execute(query)})
-    for edge in edge_filters(filters, span):
-        counts.update({r.code: r.lots for r in await _top_reasons(session, edge, None)})
-    ranked = sorted(((-n, code) for code, n in counts.items() if n > 0))[:TOP_REASONS]
+    counts = await reason_counts(session, filters)
+    ranked = sorted((-n, code) for code, n in counts.items() if n > 0)[:TOP_REASONS]
     return [ReasonCount(code=code, lots=-n) for n, code in ranked]
 
 
-async def _top_reasons(
-    session: AsyncSession, filters: LotFilters, limit: int | None
-) -> list[ReasonCount]:
-    """The ``limit`` most frequent reason codes (None: every code)."""
-    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
-        lots = func.sum(LotReasonTotals.lots)
-        query = (
-            select(LotReasonTotals.code, lots)
-            .where(*filters.source_conditions(LotReasonTotals))
-            .group_by(LotReasonTotals.code)
-            .having(lots > 0)
-            .order_by(lots.desc(), LotReasonTotals.code)
+async def reason_counts(session: AsyncSession, filters: LotFilters) -> Counter[str]:
+    """How many of the matching lots carry each warning or critical reason code."""
+    span = period_span(filters)
+    if span is None and filters.uses_only(PRODUCT_ROLLUP_FILTERS):
+        return await _rollup_reasons(
+            session, LotReasonTotals, filters.source_conditions(LotReasonTotals)
         )
-    else:
-        dialect = _dialect(session)
-        element, code, severity = reason_elements(dialect)
-        per_lot = (
-            select(Lot.id, code.label("code"))
-            .select_from(Lot)
-            .join(element, true())
-            .where(*filters.conditions(dialect), severity.in_(REASON_SEVERITIES))
-            .distinct()
-            .subquery()
-        )
-        count = func.count()
-        query = (
-            select(per_lot.c.code, count)
-            .group_by(per_lot.c.code)
-            .order_by(count.desc(), per_lot.c.code)
-        )
-    rows = await session.execute(query.limit(limit))
-    return [ReasonCount(code=str(code), lots=int(n)) for code, n in rows]
+    if span is None:
+        return await _lot_reasons(session, filters)
+    counts: Counter[str] = Counter()
+    if span.uses_rollup:
+        conditions = _period_conditions(LotPeriodReasons, filters, span)
+        counts = await _rollup_reasons(session, LotPeriodReasons, conditions)
+    for edge in edge_filters(filters, span):
+        counts.update(await _lot_reasons(session, edge))
+    return counts
+
+
+async def _rollup_reasons(
+    session: AsyncSession, table: Any, conditions: list[ColumnElement[bool]]
+) -> Counter[str]:
+    query = select(table.code, func.sum(table.lots)).where(*conditions).group_by(table.code)
+    return Counter({str(code): int(n) for code, n in await session.execute(query)})
+
+
+async def _lot_reasons(session: AsyncSession, filters: LotFilters) -> Counter[str]:
+    # Lots with the same codes counted together: a few groups, and no JSON parsed.
+    query = (
+        select(Lot.reason_codes, func.count())
+        .where(*filters.conditions(_dialect(session)), Lot.reason_codes != "")
+        .group_by(Lot.reason_codes)
+    )
+    counts: Counter[str] = Counter()
+    for codes, n in await session.execute(query):
+        counts.update(dict.fromkeys(codes.split(","), int(n)))
+    return counts
 
 
 def _as_date(value: Any) -> date:

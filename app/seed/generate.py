@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
+from app.dashboard.rollup import reason_code_text
 from app.decisions.service import reasons_json
 from app.quality.certificates import CertificateFacts
 from app.quality.decision import Decision, Status, decide, sampling_plans
@@ -644,6 +645,7 @@ def _decision_columns(decision: Decision, policy_version: str) -> Row:
         "to_return": decision.to_return,
         "releasable": decision.releasable,
         "reasons": reasons_json(decision),
+        "reason_codes": reason_code_text(reasons_json(decision)),
         "allowed_uses": list(decision.allowed_uses),
         "policy_version": policy_version,
     }

@@ -1,9 +1,13 @@
-"""rollups by received day and week
+"""rollups by received day and week; lots.reason_codes
 
 Totals and reason counts per received day and per received week (UTC, weeks from
 Monday), product, ordered_as, status and disposition, so that summaries filtered by a
 received range read whole weeks and days from here and only the lots of partial days at
 the ends (app/dashboard/periods.py). Filled here from the lots already stored.
+
+lots.reason_codes: the warning and critical reason codes of each lot, sorted and
+comma-separated (app.dashboard.rollup.reason_code_text), so that summaries read from the
+lots count reasons without parsing each lot's JSON; filled here from the reasons.
 
 Revision ID: 0014
 Revises: 0007
@@ -48,7 +52,38 @@ def _key_columns() -> list[sa.Column[object]]:
     ]
 
 
+# The same text as app.dashboard.rollup.reason_code_text, computed by the database.
+_CODES = {
+    "postgresql": """
+        UPDATE lots SET reason_codes = codes.text FROM (
+            SELECT lots.id, string_agg(DISTINCT (e ->> 'code') COLLATE "C", ','
+                                       ORDER BY (e ->> 'code') COLLATE "C") AS text
+            FROM lots, json_array_elements(lots.reasons) AS e
+            WHERE e ->> 'severity' IN ('warning', 'critical')
+            GROUP BY lots.id
+        ) AS codes
+        WHERE lots.id = codes.id
+    """,
+    "sqlite": """
+        UPDATE lots SET reason_codes = coalesce((
+            SELECT group_concat(code, ',') FROM (
+                SELECT DISTINCT json_extract(e.value, '$.code') AS code
+                FROM json_each(lots.reasons) AS e
+                WHERE json_extract(e.value, '$.severity') IN ('warning', 'critical')
+                ORDER BY code
+            )
+        ), '')
+    """,
+}
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("lots", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reason_codes", sa.Text(), server_default="", nullable=False)
+        )
+    bind = op.get_bind()
+    bind.exec_driver_sql(_CODES[bind.dialect.name])
     op.create_table(
         "lot_period_totals",
         *_key_columns(),
@@ -69,5 +104,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lots", schema=None) as batch_op:
+        batch_op.drop_column("reason_codes")
     op.drop_table("lot_period_reasons")
     op.drop_table("lot_period_totals")
