@@ -374,44 +374,71 @@ def rebuild_rollups(session: Executor) -> None:
 
 
 def rebuild_period_rollups(session: Executor) -> None:
-    """Recompute LotPeriodTotals and LotPeriodReasons from the lots."""
+    """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
+    lots, the weeks from the days."""
     dialect = dialect_of(session)
     for table in (LotPeriodTotals, LotPeriodReasons):
         session.execute(delete(table))
-    week, day = week_expression(dialect), day_expression(dialect)
-    rest = [Lot.product, Lot.ordered_as, Lot.status, Lot.disposition]
+    keys: list[Any] = [day_expression(dialect), Lot.product, Lot.ordered_as, Lot.status]
+    keys += [Lot.disposition, week_expression(dialect)]
     sums = [func.count().label("lots")] + [
         func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
     ]
-    element, code, severity = reason_elements(dialect)
-    for days, period in ((7, week), (1, day)):
-        grain: ColumnElement[int] = literal_column(str(days))
-        keys = [period, *rest, week]
+    day: ColumnElement[int] = literal_column("1")
+    session.execute(
+        _insert(session, LotPeriodTotals).from_select(
+            [*_PERIOD_KEYS, *TOTAL_FIELDS], select(day, *keys, *sums).group_by(*keys)
+        )
+    )
+    per_lot = _codes_per_lot(dialect, keys)
+    by_code = [per_lot.c[name] for name in (*_PERIOD_KEYS[1:], "code")]
+    session.execute(
+        _insert(session, LotPeriodReasons).from_select(
+            [*_PERIOD_KEYS, "code", "lots"],
+            select(day, *by_code, func.count()).group_by(*by_code),
+        )
+    )
+    week: ColumnElement[int] = literal_column("7")
+    for table, fields in ((LotPeriodTotals, TOTAL_FIELDS), (LotPeriodReasons, ("lots",))):
+        names = [name for name in _PERIOD_KEYS if name not in ("days", "period")]
+        if table is LotPeriodReasons:
+            names.append("code")
+        by = [getattr(table, name) for name in names]
         session.execute(
-            _insert(session, LotPeriodTotals).from_select(
-                [*_PERIOD_KEYS, *TOTAL_FIELDS],
-                select(grain, *keys, *sums).group_by(*keys),
+            _insert(session, table).from_select(
+                ["days", "period", *names, *fields],
+                select(week, table.week, *by, *(func.sum(getattr(table, f)) for f in fields))
+                .where(table.days == 1)
+                .group_by(*by),
             )
         )
-        distinct_codes = (
-            select(
-                Lot.id,
-                *(key.label(name) for key, name in zip(keys, _PERIOD_KEYS[1:], strict=True)),
-                code.label("code"),
-            )
+
+
+def _codes_per_lot(dialect: str, keys: Sequence[Any]) -> Any:
+    """A subquery: per lot and reason code, the lot's period keys (_PERIOD_KEYS[1:])."""
+    labelled = [key.label(name) for key, name in zip(keys, _PERIOD_KEYS[1:], strict=True)]
+    if dialect == "postgresql":  # Lot.reason_codes: no JSON to parse
+        codes = (
+            func.unnest(func.string_to_array(Lot.reason_codes, ","))
+            .table_valued("code", joins_implicitly=True)
+            .render_derived()
+        )
+        return (
+            select(Lot.id, *labelled, codes.c.code.label("code"))
             .select_from(Lot)
-            .join(element, true())
-            .where(severity.in_(REASON_SEVERITIES))
-            .distinct()
+            .join(codes, true())
+            .where(Lot.reason_codes != "")
             .subquery()
         )
-        by_code = [distinct_codes.c[name] for name in (*_PERIOD_KEYS[1:], "code")]
-        session.execute(
-            _insert(session, LotPeriodReasons).from_select(
-                [*_PERIOD_KEYS, "code", "lots"],
-                select(grain, *by_code, func.count()).group_by(*by_code),
-            )
-        )
+    element, code, severity = reason_elements(dialect)
+    return (
+        select(Lot.id, *labelled, code.label("code"))
+        .select_from(Lot)
+        .join(element, true())
+        .where(severity.in_(REASON_SEVERITIES))
+        .distinct()
+        .subquery()
+    )
 
 
 def rebuild_source_rollups(session: Executor) -> None:
