@@ -160,7 +160,7 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
             "received_to": (START + timedelta(days=4)).isoformat(),
         },
     ]
-    for _ in range(12):
+    for _ in range(6):
         low, high = sorted((moment(rng), moment(rng)))
         if low != high:
             ranges.append({"received_from": low, "received_to": high})
