@@ -147,7 +147,10 @@ async def _grouped_totals(
 
 
 async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[ReasonCount]:
-    counts = await reason_counts(session, filters)
+    return _ranked(await reason_counts(session, filters))
+
+
+def _ranked(counts: Counter[str]) -> list[ReasonCount]:
     ranked = sorted((-n, code) for code, n in counts.items() if n > 0)[:TOP_REASONS]
     return [ReasonCount(code=code, lots=-n) for n, code in ranked]
 
@@ -266,8 +269,48 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+async def lot_groups(session: AsyncSession, filters: LotFilters, sums: bool) -> list[Any]:
+    """The matching lots grouped by status, disposition, week received and reason codes, in
+    one pass (with the totals of TOTAL_FIELDS when ``sums``): what a summary needs of them."""
+    dialect = _dialect(session)
+    keys = [Lot.status, Lot.disposition, week_expression(dialect).label("week"), Lot.reason_codes]
+    totals = [func.count().label("lots")]
+    if sums:
+        totals += [_total(getattr(Lot, SUMS[name]), name) for name in TOTAL_FIELDS[1:]]
+    query = select(*keys, *totals).where(*filters.conditions(dialect)).group_by(*keys)
+    return list(await session.execute(query))
+
+
+def _reasons_of(groups: list[Any]) -> list[ReasonCount]:
+    counts: Counter[str] = Counter()
+    for group in groups:
+        if group.reason_codes:
+            counts.update(dict.fromkeys(group.reason_codes.split(","), int(group.lots)))
+    return _ranked(counts)
+
+
+def _weeks_of(groups: list[Any]) -> list[WeekPoint]:
+    found: WeekCounts = {}
+    for group in groups:
+        monday, n = _as_date(group.week), int(group.lots)
+        received, accepted, rejected = found.get(monday, (0, 0, 0))
+        found[monday] = (
+            received + n,
+            accepted + n * (group.status == Status.accepted),
+            rejected + n * (group.status == Status.rejected),
+        )
+    return _series(found)
+
+
 async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
-    rows = await grouped_totals(session, filters, ("status", "disposition"))
+    # Filters no rollup answers read the lots once for totals, reasons and weeks.
+    from_lots = period_span(filters) is None and not filters.uses_only(PRODUCT_ROLLUP_FILTERS)
+    totals_from_lots = from_lots and not filters.uses_only(SOURCE_ROLLUP_FILTERS)
+    groups = await lot_groups(session, filters, totals_from_lots) if from_lots else []
+    if totals_from_lots:
+        rows: Sequence[Any] = _merged(groups, ("status", "disposition"), TOTAL_FIELDS)
+    else:
+        rows = await grouped_totals(session, filters, ("status", "disposition"))
     overall = Totals()
     by_status = {s: Totals() for s in STATUSES}
     by_disposition = {d: Totals() for d in DISPOSITIONS}
@@ -305,8 +348,8 @@ async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
             decided_lots=decided_lots,
             decided_units=decided_units,
         ),
-        top_reasons=await top_reasons(session, filters),
-        weekly=await weekly(session, filters),
+        top_reasons=_reasons_of(groups) if from_lots else await top_reasons(session, filters),
+        weekly=_weeks_of(groups) if from_lots else await weekly(session, filters),
     )
 
 

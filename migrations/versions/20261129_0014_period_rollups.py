@@ -79,9 +79,7 @@ _CODES = {
 
 def upgrade() -> None:
     with op.batch_alter_table("lots", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("reason_codes", sa.Text(), server_default="", nullable=False)
-        )
+        batch_op.add_column(sa.Column("reason_codes", sa.Text(), server_default="", nullable=False))
     bind = op.get_bind()
     bind.exec_driver_sql(_CODES[bind.dialect.name])
     op.create_table(
