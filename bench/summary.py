@@ -149,20 +149,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-async def floor(dsn: str, params: Params, repeats: int) -> tuple[float, int]:
+async def floor(connection: Any, params: Params, repeats: int) -> tuple[float, int]:
     """Median seconds of the hand-written query, and the lots it counted."""
     query, values = sql_for(params)
-    connection = await asyncpg.connect(dsn)
-    try:
-        times, lots = [], 0
-        for _ in range(repeats):
-            started = time.perf_counter()
-            rows = await connection.fetch(query, *values)
-            times.append(time.perf_counter() - started)
-            lots = sum(row[2] for row in rows)
-        return statistics.median(times), lots
-    finally:
-        await connection.close()
+    times, lots = [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        rows = await connection.fetch(query, *values)
+        times.append(time.perf_counter() - started)
+        lots = sum(row[2] for row in rows)
+    return statistics.median(times), lots
 
 
 class Client(Connection):
@@ -255,6 +251,7 @@ async def main() -> None:
     )
     paths = ["/api/v1/dashboard/summary"] + (["/api/v1/suppliers/scorecards"] * args.scorecards)
     run = secrets.token_hex(3)
+    database = None
     try:
         for attempt in range(3):  # up to a minute: start-up is slow on a loaded machine
             try:
@@ -264,6 +261,7 @@ async def main() -> None:
                 if server.returncode is not None or attempt == 2:
                     raise
         client = Client("127.0.0.1", args.port, key)
+        database = await asyncpg.connect(dsn)  # one for the run: the server is shared
         print(
             f"uvicorn 1 worker, answer cache off, {args.requests} requests per combination, "
             f"one after the other; {os.cpu_count()} cores shared; "
@@ -277,7 +275,7 @@ async def main() -> None:
         for name, params in combinations(supplier, manufacturer):
             if args.only and not any(text in name for text in args.only):
                 continue
-            sql_seconds, sql_lots = await floor(dsn, params, 3)
+            sql_seconds, sql_lots = await floor(database, params, 3)
             for path in paths:
                 client.close()  # uvicorn drops a connection idle for 5 s (the floor's time)
                 latencies, answer = await measure(client, path, params, args.requests, run)
@@ -299,6 +297,8 @@ async def main() -> None:
             f"load average after: {os.getloadavg()[0]:.2f}"
         )
     finally:
+        if database is not None:
+            await database.close()
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=10)
 
