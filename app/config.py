@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # instead of reading the data version on every dashboard request. Another process may
     # then answer from the previous version for the moment a notification takes.
     data_version_push: bool = True
+    # PostgreSQL: GET /lots/{id} answered below FastAPI when it can be (app/lots/fast_read.py).
+    lot_read_fast_path: bool = True
 
     # Bulk imports (app/imports): files up to import_sync_max_rows rows are imported inside
     # the request; larger ones become a job. import_worker_in_api: run the job worker inside

@@ -37,6 +37,7 @@ from app.imports.router import router as imports_router
 from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
+from app.lots.fast_read import LotReadFastPath
 from app.lots.router import router as lots_router
 from app.maintenance.loop import run_purge_loop
 from app.migrations_state import head_revisions
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(LotReadFastPath)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     include_api(app, settings.max_body_bytes, {imports_router.prefix: import_body_limit(settings)})

@@ -6,6 +6,8 @@ from app.certificates.models import Certificate
 from app.dashboard import rollup as _rollup  # noqa: F401 - keeps the rollups in step
 from app.dashboard.models import (
     DataVersion,
+    LotPeriodReasons,
+    LotPeriodTotals,
     LotProductTotals,
     LotReasonTotals,
     LotTotals,
@@ -40,6 +42,8 @@ __all__ = [
     "ImportJob",
     "Inspection",
     "Lot",
+    "LotPeriodReasons",
+    "LotPeriodTotals",
     "LotProductTotals",
     "LotReasonTotals",
     "LotTotals",

@@ -45,6 +45,9 @@ from app.lots.models import Lot
 from app.quality.products import PRODUCT_CODES
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/lotgate_bench_dash"
+# The floor of a lot read: bench/raw_lot.py, its own uvicorn process, asyncpg alone.
+RAW_LOT = "GET /lots/{id} raw asyncpg app (floor)"
+RAW_PREFIX = "/raw/lots/"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -285,6 +288,7 @@ def scenarios(ids: Sequence[int]) -> list[tuple[str, list[str]]]:
     return [
         ("GET /healthz (no database)", ["/healthz"]),
         ("GET /lots/{id}", [f"/api/v1/lots/{i}" for i in ids]),
+        (RAW_LOT, [f"{RAW_PREFIX}{i}" for i in ids]),
         ("GET /lots?product=&status=&limit=50", filtered),
         ("GET /dashboard/summary", ["/api/v1/dashboard/summary"]),
         (
@@ -313,6 +317,15 @@ def report(rounds: list[list[Result]]) -> None:
             f"{median(r.percentile(0.5) for r in runs):>8.1f} "
             f"{median(r.percentile(0.99) for r in runs):>8.1f} {median(ratios):>6.2f} "
             f"{sum(r.errors for r in runs):>4}"
+        )
+    names = [r.name for r in rounds[0]]
+    if RAW_LOT in names and "GET /lots/{id}" in names:
+        api, raw = names.index("GET /lots/{id}"), names.index(RAW_LOT)
+        shares = [round_[api].rate / round_[raw].rate for round_ in rounds]
+        print(
+            "\nGET /lots/{id} req/s / raw asyncpg req/s, per round: "
+            + " ".join(f"{share:.2f}" for share in shares)
+            + f"; median {median(shares):.2f}"
         )
     if len(rounds) > 1:
         print(f"\n{'p99 ms in each round':<60}")
@@ -391,8 +404,18 @@ async def main() -> None:
         env=env,
         stdout=asyncio.subprocess.DEVNULL,  # the access log is still written, to nowhere
     )
+    raw_port = args.port + 1
+    raw = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "uvicorn", "bench.raw_lot:app", "--host", "127.0.0.1", "--port", str(raw_port)),
+        *("--workers", str(args.workers), "--log-level", "warning", "--no-access-log"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
     try:
         await wait_ready(args.port, server)
+        await wait_ready(raw_port, raw)
         print(
             f"{lots:,} lots; uvicorn {args.workers} worker(s); {args.clients} clients; "
             f"{args.seconds:.0f} s per endpoint; answer cache "
@@ -405,23 +428,25 @@ async def main() -> None:
             for index, (name, paths) in enumerate(scenarios(ids))
             if index == 0 or not args.only or any(text in name for text in args.only)
         ]
-        probe = cpu_probe(server.pid, make_url(args.database_url).database or "")
+        database = make_url(args.database_url).database or ""
+        probe = cpu_probe(server.pid, database)
+        raw_probe = cpu_probe(raw.pid, database)
         rounds: list[list[Result]] = []
         for _ in range(args.rounds):
-            rounds.append(
-                [
-                    await drive(
-                        name, paths, args.clients, args.seconds, args.port, key, probe, writes
-                    )
-                    for name, paths in chosen
-                ]
-            )
+            results = []
+            for name, paths in chosen:
+                port, cpu = (raw_port, raw_probe) if name == RAW_LOT else (args.port, probe)
+                results.append(
+                    await drive(name, paths, args.clients, args.seconds, port, key, cpu, writes)
+                )
+            rounds.append(results)
         report(rounds)
         if writes is not None:
             print(f"\nlots written alongside: {writes.done} ({writes.failed} refused)")
     finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), timeout=10)
+        for process in (server, raw):
+            process.terminate()
+            await asyncio.wait_for(process.wait(), timeout=10)
 
 
 if __name__ == "__main__":

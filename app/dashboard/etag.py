@@ -52,11 +52,15 @@ async def data_version(session: AsyncSession, watch: VersionWatch, name: str) ->
     return int(value or 0)
 
 
+def etag_of(version: str, value: int, path: str, query: list[tuple[str, str]]) -> str:
+    """The tag of an answer: the data version it was read at, the path and the query."""
+    text = repr((version, value, path, sorted(query)))
+    return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
+
 async def query_etag(session: AsyncSession, request: Request, version: str) -> str:
     value = await data_version(session, request.app.state.version_watch, version)
-    query = sorted(request.query_params.multi_items())
-    text = repr((version, value, request.url.path, query))
-    return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+    return etag_of(version, value, request.url.path, request.query_params.multi_items())
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:

@@ -6,7 +6,7 @@ transaction), rebuilt from the lots by ``rebuild_rollups`` after bulk loads.
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, String
+from sqlalchemy import BigInteger, Date, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -84,3 +84,38 @@ class DataVersion(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotPeriodTotals(_Sums, Base):
+    """Per received day and per received week (``days`` 1 or 7; ``period`` its first day,
+    UTC; weeks start on Monday), product, ordered_as, status and disposition: received
+    ranges are read from whole weeks, then whole days, then the lots of a partial day."""
+
+    __tablename__ = "lot_period_totals"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    # The Monday of period, for the weekly series; in the key (it adds nothing to it) so
+    # that the rows upserted carry it.
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class LotPeriodReasons(Base):
+    """How many lots carry each warning or critical reason code, in the keys of
+    LotPeriodTotals."""
+
+    __tablename__ = "lot_period_reasons"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -37,6 +37,8 @@ from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.dashboard.models import (
     DataVersion,
+    LotPeriodReasons,
+    LotPeriodTotals,
     LotProductTotals,
     LotReasonTotals,
     LotTotals,
@@ -73,6 +75,7 @@ REASON_SEVERITIES = ("warning", "critical")
 _LOT_ATTRIBUTES = (
     "supplier_id",
     "product",
+    "ordered_as",
     "status",
     "disposition",
     "received_at",
@@ -84,16 +87,32 @@ _VERSIONED = (Lot, SourceQuality, Supplier)
 Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
 ProductBucket = tuple[str, str, str]  # product, status, disposition
 WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
+# days (1 or 7), period, product, ordered_as, status, disposition, week
+PeriodBucket = tuple[int, date, str, str, str, str, date]
+GRAINS = (7, 1)  # LotPeriodTotals.days: weeks, days
+
+
+def day_of(moment: datetime) -> date:
+    """The day (UTC) a moment falls in."""
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def week_of(moment: datetime) -> date:
     """The Monday (UTC) of the week a moment falls in."""
-    day = moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
-    return day - timedelta(days=day.weekday())
+    return monday_of(day_of(moment))
 
 
 def reason_codes(reasons: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(str(r["code"]) for r in reasons if r.get("severity") in REASON_SEVERITIES)
+
+
+def reason_code_text(reasons: Iterable[Mapping[str, Any]]) -> str:
+    """Lot.reason_codes: the warning and critical codes, sorted, comma-separated."""
+    return ",".join(sorted(reason_codes(reasons)))
 
 
 @dataclass(frozen=True)
@@ -101,18 +120,35 @@ class Contribution:
     """What one lot adds to the rollups."""
 
     bucket: Bucket
-    week: date
+    day: date
+    ordered_as: str
     sums: tuple[int, ...]
     codes: frozenset[str]
+
+    @property
+    def week(self) -> date:
+        return monday_of(self.day)
+
+    def periods(self) -> list[PeriodBucket]:
+        _, product, status, disposition = self.bucket
+        week, rest = self.week, (product, self.ordered_as, status, disposition)
+        return [(7, week, *rest, week), (1, self.day, *rest, week)]
 
 
 def contribution(value: Callable[[str], Any]) -> Contribution:
     return Contribution(
         bucket=(value("supplier_id"), value("product"), value("status"), value("disposition")),
-        week=week_of(value("received_at")),
+        day=day_of(value("received_at")),
+        ordered_as=value("ordered_as"),
         sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
         codes=reason_codes(value("reasons") or ()),
     )
+
+
+def _add_sums(totals: dict[Any, list[int]], key: Any, sums: Sequence[int], sign: int) -> None:
+    current = totals.setdefault(key, [0] * len(TOTAL_FIELDS))
+    for index, amount in enumerate(sums):
+        current[index] += sign * amount
 
 
 @dataclass
@@ -120,16 +156,20 @@ class Deltas:
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
     reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
+    periods: dict[PeriodBucket, list[int]] = field(default_factory=dict)
+    period_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
     changed: bool = False
     products: set[str] = field(default_factory=set)  # of the lots that changed
 
     def add(self, part: Contribution, sign: int) -> None:
-        current = self.totals.setdefault(part.bucket, [0] * len(TOTAL_FIELDS))
-        for index, amount in enumerate(part.sums):
-            current[index] += sign * amount
+        _add_sums(self.totals, part.bucket, part.sums, sign)
+        for period in part.periods():
+            _add_sums(self.periods, period, part.sums, sign)
         product_bucket = part.bucket[1:]
         for code in part.codes:
             self.reasons[(product_bucket, code)] += sign
+            for period in part.periods():
+                self.period_reasons[(period, code)] += sign
         self.weekly[(part.week, *product_bucket)] += sign
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
@@ -265,6 +305,7 @@ _BUCKET = ("supplier_id", "product", "status", "disposition")
 _PRODUCT_BUCKET = _BUCKET[1:]
 _REASON_KEYS = (*_PRODUCT_BUCKET, "code")
 _WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
+_PERIOD_KEYS = ("days", "period", "product", "ordered_as", "status", "disposition", "week")
 
 
 def _upsert_rows(
@@ -294,6 +335,9 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
+    _upsert_rows(session, LotPeriodTotals, _PERIOD_KEYS, TOTAL_FIELDS, deltas.periods.items())
+    period_reasons = (((*key, code), (n,)) for (key, code), n in deltas.period_reasons.items())
+    _upsert_rows(session, LotPeriodReasons, (*_PERIOD_KEYS, "code"), ("lots",), period_reasons)
     return bump_version(session, deltas.products)
 
 
@@ -322,8 +366,91 @@ def week_expression(dialect: str) -> ColumnElement[Any]:
     return func.date(Lot.received_at, literal_column("'-6 days'"), literal_column("'weekday 1'"))
 
 
+def day_expression(dialect: str) -> ColumnElement[Any]:
+    """The day (UTC) of Lot.received_at, computed by the database (literal SQL, as
+    week_expression)."""
+    if dialect == "postgresql":
+        return cast(func.timezone(literal_column("'UTC'"), Lot.received_at), Date)
+    return func.date(Lot.received_at)
+
+
 def rebuild_rollups(session: Executor) -> None:
     """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
+    rebuild_source_rollups(session)
+    rebuild_period_rollups(session)
+    bump_version(session)
+
+
+def rebuild_period_rollups(session: Executor) -> None:
+    """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
+    lots, the weeks from the days."""
+    dialect = dialect_of(session)
+    for table in (LotPeriodTotals, LotPeriodReasons):
+        session.execute(delete(table))
+    keys: list[Any] = [day_expression(dialect), Lot.product, Lot.ordered_as, Lot.status]
+    keys += [Lot.disposition, week_expression(dialect)]
+    sums = [func.count().label("lots")] + [
+        func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
+    ]
+    day: ColumnElement[int] = literal_column("1")
+    session.execute(
+        _insert(session, LotPeriodTotals).from_select(
+            [*_PERIOD_KEYS, *TOTAL_FIELDS], select(day, *keys, *sums).group_by(*keys)
+        )
+    )
+    per_lot = _codes_per_lot(dialect, keys)
+    by_code = [per_lot.c[name] for name in (*_PERIOD_KEYS[1:], "code")]
+    session.execute(
+        _insert(session, LotPeriodReasons).from_select(
+            [*_PERIOD_KEYS, "code", "lots"],
+            select(day, *by_code, func.count()).group_by(*by_code),
+        )
+    )
+    week: ColumnElement[int] = literal_column("7")
+    for table, fields in ((LotPeriodTotals, TOTAL_FIELDS), (LotPeriodReasons, ("lots",))):
+        names = [name for name in _PERIOD_KEYS if name not in ("days", "period")]
+        if table is LotPeriodReasons:
+            names.append("code")
+        by = [getattr(table, name) for name in names]
+        session.execute(
+            _insert(session, table).from_select(
+                ["days", "period", *names, *fields],
+                select(week, table.week, *by, *(func.sum(getattr(table, f)) for f in fields))
+                .where(table.days == 1)
+                .group_by(*by),
+            )
+        )
+
+
+def _codes_per_lot(dialect: str, keys: Sequence[Any]) -> Any:
+    """A subquery: per lot and reason code, the lot's period keys (_PERIOD_KEYS[1:])."""
+    labelled = [key.label(name) for key, name in zip(keys, _PERIOD_KEYS[1:], strict=True)]
+    if dialect == "postgresql":  # Lot.reason_codes: no JSON to parse
+        codes = (
+            func.unnest(func.string_to_array(Lot.reason_codes, ","))
+            .table_valued("code", joins_implicitly=True)
+            .render_derived()
+        )
+        return (
+            select(Lot.id, *labelled, codes.c.code.label("code"))
+            .select_from(Lot)
+            .join(codes, true())
+            .where(Lot.reason_codes != "")
+            .subquery()
+        )
+    element, code, severity = reason_elements(dialect)
+    return (
+        select(Lot.id, *labelled, code.label("code"))
+        .select_from(Lot)
+        .join(element, true())
+        .where(severity.in_(REASON_SEVERITIES))
+        .distinct()
+        .subquery()
+    )
+
+
+def rebuild_source_rollups(session: Executor) -> None:
+    """Recompute the rollups by source and product (not by period) from the lots."""
     dialect = dialect_of(session)
     for table in (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly):
         session.execute(delete(table))
@@ -358,4 +485,3 @@ def rebuild_rollups(session: Executor) -> None:
             [*_WEEK_KEYS, "lots"], select(*weekly_keys, func.count()).group_by(*weekly_keys)
         )
     )
-    bump_version(session)

@@ -1,25 +1,35 @@
 """Summaries and supplier scorecards over the lots matching a filter.
 
-Filters a rollup can apply (supplier, product, status, disposition) are answered from
-the rollup tables, a few thousand rows whatever the number of lots; any other filter
-(time ranges, manufacturer, ordered_as, lot number) aggregates the matching lots, which
+Filters a rollup can apply are answered from the rollup tables: supplier, product,
+status and disposition from the totals by source; product, ordered_as, status,
+disposition and a received range from the totals by day and week, with the lots of the
+partial days at the ends (app/dashboard/periods.py). Other filters (decided ranges,
+manufacturer, lot number, a supplier with a range) aggregate the matching lots, which
 those filters' indexes keep to the rows concerned.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.models import LotProductTotals, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import (
+    LotPeriodReasons,
+    LotPeriodTotals,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
+from app.dashboard.periods import PERIOD_FILTERS, Span, edge_filters, period_conditions, split
 from app.dashboard.rollup import (
-    REASON_SEVERITIES,
     SUMS,
     TOTAL_FIELDS,
-    reason_elements,
     week_expression,
 )
 from app.dashboard.schemas import (
@@ -70,6 +80,33 @@ def _total(column: Any, name: str) -> Any:
     return cast(func.sum(column), BigInteger).label(name)
 
 
+def period_span(filters: LotFilters) -> Span | None:
+    """How LotPeriodTotals answers these filters; None if it cannot (or need not: the
+    totals by product answer them from fewer rows)."""
+    if filters.uses_only(PRODUCT_ROLLUP_FILTERS) or not filters.uses_only(PERIOD_FILTERS):
+        return None
+    return split(filters.received_from, filters.received_to)
+
+
+def _period_conditions(table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
+    conditions = [*filters.source_conditions(table), period_conditions(table, span)]
+    if filters.ordered_as is not None:
+        conditions.append(table.ordered_as == filters.ordered_as)
+    return conditions
+
+
+def _merged(rows: Sequence[Any], by: Sequence[str], fields: Sequence[str]) -> list[Any]:
+    """Rows of the same ``by`` values (from the rollup and from partial days) added up."""
+    merged: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in rows:
+        sums = merged.setdefault(tuple(getattr(row, n) for n in by), dict.fromkeys(fields, 0))
+        for name in fields:
+            sums[name] += int(getattr(row, name) or 0)
+    return [
+        SimpleNamespace(**dict(zip(by, key, strict=True)), **sums) for key, sums in merged.items()
+    ]
+
+
 async def grouped_totals(
     session: AsyncSession,
     filters: LotFilters,
@@ -77,6 +114,25 @@ async def grouped_totals(
     fields: Sequence[str] = TOTAL_FIELDS,
 ) -> Sequence[Any]:
     """Rows of the ``by`` columns with ``fields`` (lots, units, unit counters) summed."""
+    span = period_span(filters) if "supplier_id" not in by else None
+    if span is None:
+        return await _grouped_totals(session, filters, by, fields)
+    rows: list[Any] = []
+    if span.uses_rollup:
+        table = LotPeriodTotals
+        sums = [_total(getattr(table, name), name) for name in fields]
+        keys = [getattr(table, name) for name in by]
+        conditions = _period_conditions(table, filters, span)
+        query = select(*keys, *sums).where(*conditions).group_by(*keys)
+        rows.extend(await session.execute(query))
+    for edge in edge_filters(filters, span):
+        rows.extend(await _grouped_totals(session, edge, by, fields))
+    return _merged(rows, by, fields)
+
+
+async def _grouped_totals(
+    session: AsyncSession, filters: LotFilters, by: Sequence[str], fields: Sequence[str]
+) -> Sequence[Any]:
     if filters.uses_only(SOURCE_ROLLUP_FILTERS):
         by_product = filters.uses_only(PRODUCT_ROLLUP_FILTERS) and "supplier_id" not in by
         table: Any = LotProductTotals if by_product else LotTotals
@@ -95,45 +151,86 @@ async def grouped_totals(
 
 
 async def top_reasons(session: AsyncSession, filters: LotFilters) -> list[ReasonCount]:
-    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
-        lots = func.sum(LotReasonTotals.lots)
-        query = (
-            select(LotReasonTotals.code, lots)
-            .where(*filters.source_conditions(LotReasonTotals))
-            .group_by(LotReasonTotals.code)
-            .having(lots > 0)
-            .order_by(lots.desc(), LotReasonTotals.code)
+    return _ranked(await reason_counts(session, filters))
+
+
+def _ranked(counts: Counter[str]) -> list[ReasonCount]:
+    ranked = sorted((-n, code) for code, n in counts.items() if n > 0)[:TOP_REASONS]
+    return [ReasonCount(code=code, lots=-n) for n, code in ranked]
+
+
+async def reason_counts(session: AsyncSession, filters: LotFilters) -> Counter[str]:
+    """How many of the matching lots carry each warning or critical reason code."""
+    span = period_span(filters)
+    if span is None and filters.uses_only(PRODUCT_ROLLUP_FILTERS):
+        return await _rollup_reasons(
+            session, LotReasonTotals, filters.source_conditions(LotReasonTotals)
         )
-    else:
-        dialect = _dialect(session)
-        element, code, severity = reason_elements(dialect)
-        per_lot = (
-            select(Lot.id, code.label("code"))
-            .select_from(Lot)
-            .join(element, true())
-            .where(*filters.conditions(dialect), severity.in_(REASON_SEVERITIES))
-            .distinct()
-            .subquery()
-        )
-        count = func.count()
-        query = (
-            select(per_lot.c.code, count)
-            .group_by(per_lot.c.code)
-            .order_by(count.desc(), per_lot.c.code)
-        )
-    rows = await session.execute(query.limit(TOP_REASONS))
-    return [ReasonCount(code=str(code), lots=int(n)) for code, n in rows]
+    if span is None:
+        return await _lot_reasons(session, filters)
+    counts: Counter[str] = Counter()
+    if span.uses_rollup:
+        conditions = _period_conditions(LotPeriodReasons, filters, span)
+        counts = await _rollup_reasons(session, LotPeriodReasons, conditions)
+    for edge in edge_filters(filters, span):
+        counts.update(await _lot_reasons(session, edge))
+    return counts
+
+
+async def _rollup_reasons(
+    session: AsyncSession, table: Any, conditions: list[ColumnElement[bool]]
+) -> Counter[str]:
+    query = select(table.code, func.sum(table.lots)).where(*conditions).group_by(table.code)
+    return Counter({str(code): int(n) for code, n in await session.execute(query)})
+
+
+async def _lot_reasons(session: AsyncSession, filters: LotFilters) -> Counter[str]:
+    # Lots with the same codes counted together: a few groups, and no JSON parsed.
+    query = (
+        select(Lot.reason_codes, func.count())
+        .where(*filters.conditions(_dialect(session)), Lot.reason_codes != "")
+        .group_by(Lot.reason_codes)
+    )
+    counts: Counter[str] = Counter()
+    for codes, n in await session.execute(query):
+        counts.update(dict.fromkeys(codes.split(","), int(n)))
+    return counts
 
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+WeekCounts = dict[date, tuple[int, int, int]]  # received, accepted, rejected
+
+
 async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
-    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
-        week: Any = LotWeekly.week
-        lots: Any = LotWeekly.lots
-        status: Any = LotWeekly.status
+    span = period_span(filters)
+    if span is None:
+        found = await _weekly(session, filters, None)
+    else:
+        found = await _weekly(session, filters, span) if span.uses_rollup else {}
+        for edge in edge_filters(filters, span):
+            for monday, counts in (await _weekly(session, edge, None)).items():
+                received, accepted, rejected = found.get(monday, (0, 0, 0))
+                found[monday] = (
+                    received + counts[0],
+                    accepted + counts[1],
+                    rejected + counts[2],
+                )
+    return _series(found)
+
+
+async def _weekly(session: AsyncSession, filters: LotFilters, span: Span | None) -> WeekCounts:
+    week: Any
+    lots: Any
+    status: Any
+    if span is not None:
+        table: Any = LotPeriodTotals
+        week, lots, status = table.week, table.lots, table.status
+        conditions = _period_conditions(table, filters, span)
+    elif filters.uses_only(PRODUCT_ROLLUP_FILTERS):
+        week, lots, status = LotWeekly.week, LotWeekly.lots, LotWeekly.status
         conditions = filters.source_conditions(LotWeekly)
     else:
         dialect = _dialect(session)
@@ -150,11 +247,16 @@ async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
         .group_by(week)
         .order_by(week)
     )
-    found = {
+    return {
         _as_date(w): (int(n), int(a), int(r))
         for w, n, a, r in await session.execute(query)
         if int(n)
     }
+
+
+def _series(found: WeekCounts) -> list[WeekPoint]:
+    """Every week from the first to the last with lots, empty ones included."""
+    found = {monday: counts for monday, counts in found.items() if counts[0]}
     if not found:
         return []
     points, monday, last = [], min(found), max(found)
@@ -174,10 +276,48 @@ def _rate(part: int, whole: int) -> float | None:
 async def open_reviews(session: AsyncSession) -> int:
     query = select(func.count()).where(AlertMatch.state == OPEN_REVIEW_STATE.value)
     return int(await session.scalar(query) or 0)
+async def lot_groups(session: AsyncSession, filters: LotFilters, sums: bool) -> list[Any]:
+    """The matching lots grouped by status, disposition, week received and reason codes, in
+    one pass (with the totals of TOTAL_FIELDS when ``sums``): what a summary needs of them."""
+    dialect = _dialect(session)
+    keys = [Lot.status, Lot.disposition, week_expression(dialect).label("week"), Lot.reason_codes]
+    totals = [func.count().label("lots")]
+    if sums:
+        totals += [_total(getattr(Lot, SUMS[name]), name) for name in TOTAL_FIELDS[1:]]
+    query = select(*keys, *totals).where(*filters.conditions(dialect)).group_by(*keys)
+    return list(await session.execute(query))
+
+
+def _reasons_of(groups: list[Any]) -> list[ReasonCount]:
+    counts: Counter[str] = Counter()
+    for group in groups:
+        if group.reason_codes:
+            counts.update(dict.fromkeys(group.reason_codes.split(","), int(group.lots)))
+    return _ranked(counts)
+
+
+def _weeks_of(groups: list[Any]) -> list[WeekPoint]:
+    found: WeekCounts = {}
+    for group in groups:
+        monday, n = _as_date(group.week), int(group.lots)
+        received, accepted, rejected = found.get(monday, (0, 0, 0))
+        found[monday] = (
+            received + n,
+            accepted + n * (group.status == Status.accepted),
+            rejected + n * (group.status == Status.rejected),
+        )
+    return _series(found)
 
 
 async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
-    rows = await grouped_totals(session, filters, ("status", "disposition"))
+    # Filters no rollup answers read the lots once for totals, reasons and weeks.
+    from_lots = period_span(filters) is None and not filters.uses_only(PRODUCT_ROLLUP_FILTERS)
+    totals_from_lots = from_lots and not filters.uses_only(SOURCE_ROLLUP_FILTERS)
+    groups = await lot_groups(session, filters, totals_from_lots) if from_lots else []
+    if totals_from_lots:
+        rows: Sequence[Any] = _merged(groups, ("status", "disposition"), TOTAL_FIELDS)
+    else:
+        rows = await grouped_totals(session, filters, ("status", "disposition"))
     overall = Totals()
     by_status = {s: Totals() for s in STATUSES}
     by_disposition = {d: Totals() for d in DISPOSITIONS}
@@ -215,8 +355,8 @@ async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
             decided_lots=decided_lots,
             decided_units=decided_units,
         ),
-        top_reasons=await top_reasons(session, filters),
-        weekly=await weekly(session, filters),
+        top_reasons=_reasons_of(groups) if from_lots else await top_reasons(session, filters),
+        weekly=_weeks_of(groups) if from_lots else await weekly(session, filters),
         open_alert_reviews=await open_reviews(session),
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate
+from app.dashboard.rollup import reason_code_text
 from app.db import utcnow
 from app.decisions.metrics import count_after_commit
 from app.decisions.models import Concession, DecisionEvent, SourceQuality
@@ -294,6 +295,7 @@ def redecide(
         "status": decision.status.value,
         "disposition": decision.disposition.value,
         "reasons": reasons,
+        "reason_codes": reason_code_text(reasons),
         "allowed_uses": list(decision.allowed_uses),
         "to_recall": decision.to_recall,
         "to_return": decision.to_return,

@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -90,6 +91,9 @@ class Lot(Base):
     to_return: Mapped[int] = mapped_column(default=0)
     releasable: Mapped[int] = mapped_column(default=0)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The codes of the warning and critical reasons (app.dashboard.rollup.reason_code_text),
+    # so that dashboards count reasons without parsing every lot's JSON.
+    reason_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
     allowed_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     policy_version: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
@@ -5,25 +6,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actor import Actor
 from app.audit import service as audit
-from app.decisions.service import LotRecord, lot_quantities, stamp_source_state
+from app.decisions.service import LotRecord, stamp_source_state
 from app.errors import Conflict, NotFound, invalid
 from app.lots.models import Lot
 from app.lots.query import LOT_ROWS
 from app.lots.schemas import LotCreate, LotOut
+from app.quality.quantities import MOVEMENTS, Quantities
 from app.suppliers.models import Supplier
 from app.suppliers.schemas import SupplierRole
 
 _SHOWN_COLUMNS = tuple(name for name in LotOut.model_fields if name != "quantities")
+_COUNTERS = (*MOVEMENTS, "to_recall", "to_return", "releasable")
+_READ_COLUMNS = (*_SHOWN_COLUMNS, *_COUNTERS)
 
 
 def lot_out(lot: LotRecord) -> LotOut:
     """A lot as the API shows it, from an ORM Lot or a row of the lots table."""
-    units = lot_quantities(lot)
     # One validation per lot (pages hold hundreds); a row hands over its columns at once.
-    shown = lot._mapping if isinstance(lot, Row) else {c: getattr(lot, c) for c in _SHOWN_COLUMNS}
+    return lot_out_of(
+        lot._mapping if isinstance(lot, Row) else {c: getattr(lot, c) for c in _READ_COLUMNS}
+    )
+
+
+def lot_out_of(columns: Mapping[Any, Any]) -> LotOut:
+    """A lot as the API shows it, from the columns of its row (by name)."""
+    units = Quantities(received=columns["quantity"], **{m: columns[m] for m in MOVEMENTS})
     return LotOut.model_validate(
         {
-            **shown,
+            **columns,
             "quantities": {
                 "received": units.received,
                 "distributed": units.distributed,
@@ -33,9 +43,9 @@ def lot_out(lot: LotRecord) -> LotOut:
                 "outstanding_at_sites": units.outstanding_at_sites,
                 "on_hand": units.on_hand,
                 "returned_to_supplier": units.returned_to_supplier,
-                "to_recall": lot.to_recall,
-                "to_return": lot.to_return,
-                "releasable": lot.releasable,
+                "to_recall": columns["to_recall"],
+                "to_return": columns["to_return"],
+                "releasable": columns["releasable"],
             },
         }
     )

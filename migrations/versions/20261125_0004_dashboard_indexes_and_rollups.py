@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.dashboard.rollup import rebuild_rollups
+from app.dashboard.rollup import bump_version, rebuild_source_rollups
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -115,7 +115,9 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-    rebuild_rollups(op.get_bind())
+    # The rollups of this revision only (later ones rebuild their own).
+    rebuild_source_rollups(op.get_bind())
+    bump_version(op.get_bind())
 
 
 def downgrade() -> None:

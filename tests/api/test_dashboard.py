@@ -10,7 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.dashboard.etag import AnswerCache
-from app.dashboard.models import LotProductTotals, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.models import (
+    LotPeriodReasons,
+    LotPeriodTotals,
+    LotProductTotals,
+    LotReasonTotals,
+    LotTotals,
+    LotWeekly,
+)
 from app.dashboard.rollup import bump_version, rebuild_rollups
 from app.decisions.models import SourceQuality
 from tests.api import factories
@@ -202,6 +209,8 @@ async def rollup_snapshot(
         "product": LotProductTotals,
         "reasons": LotReasonTotals,
         "weekly": LotWeekly,
+        "periods": LotPeriodTotals,
+        "period_reasons": LotPeriodReasons,
     }
     async with engine.connect() as connection:
         return {
