@@ -2,6 +2,7 @@
 
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOTGATE_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL behind a pooler (app/deployment.py): what needs a session of its own (LISTEN,
+    # procrastinate's worker, migrations) connects here; unset: database_url.
+    database_direct_url: str | None = None
+    # "pgbouncer": database_url is a pooler in transaction mode, so no statement is prepared
+    # under a name that outlives its transaction. "none": a PostgreSQL server (or a session
+    # pooler).
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # A streaming replica that dashboard lists, summaries, scorecards and exports read when
+    # it has replayed the data version they answer for (app/replica.py); unset: none.
+    database_read_url: str | None = None
     admin_key: SecretStr | None = None
     # How long a process trusts a key it has checked, so that each request does not cost a
     # database read. A revocation counts at once in the process that made it and within
@@ -67,6 +78,11 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
     import_worker_in_api: bool = True
+
+    @property
+    def direct_url(self) -> str:
+        """Where sessions that outlive a transaction connect: never through a pooler."""
+        return self.database_direct_url or self.database_url
 
 
 @lru_cache

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.rollup import committed_versions
+from app.dashboard.rollup import VERSION_NAME, committed_versions
 from app.db import session_scope
+from app.http.data_version import ANSWERED as ANSWERED_VERSION
 from app.idempotency.middleware import STATE_KEY
 from app.idempotency.store import Claim, claim_in_transaction
 from app.quality.facts import Policy
@@ -34,7 +35,10 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # Reached only once the transaction committed, the idempotency claim with it.
     request.state.idempotency_committed = claim is not None
     # This process answers from the new version at once: a client reads its own writes.
-    request.app.state.version_watch.saw(committed_versions(session))
+    versions = committed_versions(session)
+    request.app.state.version_watch.saw(versions)
+    if versions and VERSION_NAME in versions:  # sent back as X-Data-Version
+        setattr(request.state, ANSWERED_VERSION, versions[VERSION_NAME])
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

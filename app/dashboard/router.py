@@ -40,6 +40,7 @@ async def dashboard_summary(
         if_none_match,
         lambda: service.summary(session, filters),
         version=version_name(filters.product),
+        replica=True,
     )
 
 
@@ -88,4 +89,4 @@ async def supplier_scorecards(
         end = offset + limit
         return ScorecardPage(items=cards, total=total, next_offset=end if end < total else None)
 
-    return await conditional(session, request, if_none_match, page)
+    return await conditional(session, request, if_none_match, page, replica=True)

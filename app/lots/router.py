@@ -61,7 +61,7 @@ async def list_lots(
 
     # Lots are all a page shows: filtered by product, only that product's lots move it.
     version = version_name(filters.product)
-    return await conditional(session, request, if_none_match, page, version=version)
+    return await conditional(session, request, if_none_match, page, version=version, replica=True)
 
 
 @router.get(

@@ -82,3 +82,19 @@ def create(parent: Path) -> PrivatePostgres:
     cluster = PrivatePostgres(data_dir, free_port())
     cluster.start()
     return cluster
+
+
+def create_standby(primary: PrivatePostgres, parent: Path) -> PrivatePostgres:
+    """A streaming replica of ``primary`` (pg_basebackup -R), started on a port of its own."""
+    bin_dir = _bin_dir()
+    assert bin_dir is not None
+    data_dir = parent / "standby"
+    backup = [
+        str(bin_dir / "pg_basebackup"),
+        *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
+        *("-D", str(data_dir), "-R", "-X", "stream", "--no-sync"),
+    ]
+    subprocess.run(_as_postgres(backup), check=True, capture_output=True, timeout=300)
+    standby = PrivatePostgres(data_dir, free_port())
+    standby.start()
+    return standby
