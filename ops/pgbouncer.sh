@@ -10,7 +10,7 @@ dir=$1
 port=$2
 server_host=${3:-127.0.0.1}
 server_port=${4:-5432}
-pool_size=${PGBOUNCER_POOL_SIZE:-10}
+pool_size=${PGBOUNCER_POOL_SIZE:-20}
 
 mkdir -p "$dir"
 cat >"$dir/pgbouncer.ini" <<INI
@@ -24,6 +24,11 @@ unix_socket_dir =
 auth_type = trust
 auth_file = $dir/userlist.txt
 pool_mode = transaction
+; asyncpg through SQLAlchemy prepares every statement under a unique name; the last one
+; of each transaction would stay on its server connection (measured: one per transaction)
+; until the connection closes. Dropped when each transaction gives its connection back.
+server_reset_query = DEALLOCATE ALL
+server_reset_query_always = 1
 default_pool_size = $pool_size
 max_client_conn = 1000
 ignore_startup_parameters = extra_float_digits

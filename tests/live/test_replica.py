@@ -108,8 +108,14 @@ def test_dashboards_read_the_replica_unless_it_lags_or_is_down(
         # The replica has replayed the version the list is tagged with: it answers.
         assert quantities({"supplier_id": supplier, "limit": 11}) == [100]
         assert replica_reads(c, "replica") >= 1
-        for path in ("/api/v1/dashboard/summary", "/api/v1/suppliers/scorecards"):
+        for path in (
+            "/api/v1/dashboard/summary",
+            "/api/v1/suppliers/scorecards",
+            "/api/v1/exports/reject-list",
+        ):
+            served = replica_reads(c, "replica")
             assert c.get(path, params={"supplier_id": supplier}).status_code == 200
+            assert replica_reads(c, "replica") == served + 1, path
 
         # A write the replica has not replayed (replay paused): reads of that version go
         # to the primary, which also shows the change the replica lacks.
