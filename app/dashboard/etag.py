@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
 from app.dashboard.version_watch import VersionWatch
-from app.http.data_version import ANSWERED as ANSWERED_VERSION
-from app.http.data_version import REQUIRED as REQUIRED_VERSION
+from app.http.data_version import HEADER as DATA_VERSION_HEADER
+from app.http.data_version import parse_required
 from app.replica import Replica
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -62,14 +62,12 @@ async def data_version(
 
 def required_version(request: Request) -> int:
     """The X-Data-Version the client sent (app.http.data_version), else 0."""
-    return int(getattr(request.state, REQUIRED_VERSION, 0))
+    return parse_required(request.headers.get(DATA_VERSION_HEADER))
 
 
 async def query_etag(session: AsyncSession, request: Request, version: str) -> str:
     watch = request.app.state.version_watch
     value = await data_version(session, watch, version, required_version(request))
-    if version == VERSION_NAME:
-        setattr(request.state, ANSWERED_VERSION, value)
     request.state.etag_version = value
     query = sorted(request.query_params.multi_items())
     text = repr((version, value, request.url.path, query))
@@ -165,6 +163,8 @@ async def conditional(
     """
     etag = await query_etag(session, request, version)
     headers = {"ETag": etag}
+    if version == VERSION_NAME:  # comparable with a write's X-Data-Version
+        headers[DATA_VERSION_HEADER] = str(request.state.etag_version)
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
 

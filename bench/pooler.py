@@ -1,0 +1,247 @@
+"""PgBouncer (transaction mode) against a direct connection: the same API, the same run.
+
+    .venv/bin/python bench/pooler.py                    # lotgate_bench_dash, 3 rounds
+    .venv/bin/python bench/pooler.py --rounds 5 --seconds 8
+
+Starts a PgBouncer of its own (ops/pgbouncer.sh) on a free loopback port in front of the
+PostgreSQL server, and two uvicorn processes (one worker each, answer cache off so every
+list is computed): one connected directly, one through PgBouncer with
+LOTGATE_DATABASE_POOLER=pgbouncer (no statement cache; read requests in a transaction).
+Round after round, and alternating which goes first, it drives GET /lots/{id} and a
+dashboard list on each, with --clients keep-alive clients (bench/load.py's driver), and
+prints req/s, p50 and p99 (medians over the rounds) next to two floors measured in the
+same rounds: GET /healthz (no database) and the raw driver (asyncpg, one connection per
+client, the lot's row by primary key) directly and through the same PgBouncer.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import uvloop
+from load import ROOT, Result, cpu_probe, drive, prepare, wait_ready
+from sqlalchemy import make_url
+
+from app.quality.products import PRODUCT_CODES
+
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/lotgate_bench_dash"
+RAW_QUERY = "SELECT id, lot_number, status, quantity FROM lots WHERE id = $1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def with_port(url: str, port: int) -> str:
+    return make_url(url).set(port=port).render_as_string(hide_password=False)
+
+
+def start_pgbouncer(server_url: str, pool_size: int) -> tuple[Path, int]:
+    directory = Path(tempfile.mkdtemp(prefix="lotgate-bench-pgbouncer-"))
+    directory.chmod(0o755)
+    port = free_port()
+    server = make_url(server_url)
+    env = {
+        **os.environ,
+        "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin",
+        "PGBOUNCER_POOL_SIZE": str(pool_size),
+    }
+    subprocess.run(  # noqa: S603 - our own script, arguments we made
+        [
+            str(ROOT / "ops" / "pgbouncer.sh"),
+            str(directory),
+            str(port),
+            server.host or "127.0.0.1",
+            str(server.port or 5432),
+        ],
+        check=True,
+        env=env,
+    )
+    return directory, port
+
+
+async def start_api(
+    port: int, database_url: str, extra: dict[str, str]
+) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "LOTGATE_DATABASE_URL": database_url,
+        "LOTGATE_ANSWER_CACHE_ENTRIES": "0",
+        **extra,
+    }
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    await wait_ready(port, server)
+    return server
+
+
+async def raw_driver(
+    name: str, dsn: str, ids: Sequence[int], clients: int, seconds: float
+) -> Result:
+    """The floor: one row by primary key with asyncpg alone, one connection per client."""
+    result = Result(name)
+    through_pooler = "pgbouncer" in name
+    connections = [
+        await asyncpg.connect(dsn, statement_cache_size=0 if through_pooler else 100)
+        for _ in range(clients)
+    ]
+    deadline = 0.0
+
+    async def client(connection: asyncpg.Connection, number: int) -> None:
+        rng = random.Random(number)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await connection.fetchrow(RAW_QUERY, ids[rng.randrange(len(ids))])
+            result.latencies.append(time.perf_counter() - started)
+
+    try:
+        deadline = time.perf_counter() + min(2.0, seconds / 3)
+        await asyncio.gather(*(client(c, n) for n, c in enumerate(connections)))
+        result.latencies.clear()
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(client(c, n) for n, c in enumerate(connections)))
+        result.seconds = time.perf_counter() - started
+    finally:
+        for connection in connections:
+            await connection.close()
+    return result
+
+
+def report(rounds: list[list[Result]]) -> None:
+    median = statistics.median
+    print(
+        f"\n{'median of ' + str(len(rounds)) + ' rounds':<52} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'err':>4}"
+    )
+    for runs in zip(*rounds, strict=True):
+        print(
+            f"{runs[0].name:<52} {median(r.rate for r in runs):>8.0f} "
+            f"{median(r.percentile(0.5) for r in runs):>8.1f} "
+            f"{median(r.percentile(0.99) for r in runs):>8.1f} {sum(r.errors for r in runs):>4}"
+        )
+    by_name = {runs[0].name: runs for runs in zip(*rounds, strict=True)}
+    print("\nPgBouncer / direct, req/s (median of the per-round ratios):")
+    for direct_name, runs in by_name.items():
+        if not direct_name.endswith("direct"):
+            continue
+        pooled = by_name[direct_name.removesuffix("direct") + "pgbouncer"]
+        ratios = [p.rate / d.rate for p, d in zip(pooled, runs, strict=True) if d.rate]
+        print(f"  {direct_name.removesuffix(', direct'):<50} {median(ratios):.2f}")
+    print(f"\nload average after: {statistics.fmean(os.getloadavg()):.2f} (a shared machine)")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pool-size", type=int, default=20, help="PgBouncer's server pool")
+    args = parser.parse_args()
+    if shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin") is None:
+        raise SystemExit("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+
+    key = "lg_bench_" + secrets.token_urlsafe(24)
+    lots, ids, _supplier = await prepare(
+        args.database_url, key, "lg_bench_" + secrets.token_urlsafe(24)
+    )
+    bouncer_dir, bouncer_port = start_pgbouncer(args.database_url, args.pool_size)
+    pooled_url = with_port(args.database_url, bouncer_port)
+    direct_port, pooled_port = free_port(), free_port()
+    servers = []
+    try:
+        servers.append(await start_api(direct_port, args.database_url, {}))
+        servers.append(
+            await start_api(
+                pooled_port,
+                pooled_url,
+                {
+                    "LOTGATE_DATABASE_POOLER": "pgbouncer",
+                    "LOTGATE_DATABASE_DIRECT_URL": args.database_url,
+                },
+            )
+        )
+        rng = random.Random(3)
+        lists = [
+            f"/api/v1/lots?product={product}&status={status}&limit=50"
+            for product in PRODUCT_CODES
+            for status in ("rejected", "on_hold", "accepted")
+        ]
+        rng.shuffle(lists)
+        lot_paths = [f"/api/v1/lots/{i}" for i in ids]
+        raw_dsn = make_url(args.database_url).set(drivername="postgresql")
+        dsns = {
+            "direct": raw_dsn.render_as_string(hide_password=False),
+            "pgbouncer": raw_dsn.set(port=bouncer_port).render_as_string(hide_password=False),
+        }
+        ports = {"direct": direct_port, "pgbouncer": pooled_port}
+        print(
+            f"{lots:,} lots; {args.clients} clients; {args.seconds:.0f} s per measurement; "
+            f"PgBouncer pool {args.pool_size}; answer cache off; {os.cpu_count()} cores shared "
+            f"by driver, API, PgBouncer and PostgreSQL; load average before: "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+        database = make_url(args.database_url).database or ""
+        rounds: list[list[Result]] = []
+        for number in range(args.rounds):
+            order = ["direct", "pgbouncer"] if number % 2 == 0 else ["pgbouncer", "direct"]
+            results: dict[str, Result] = {}
+            for route in order:
+                port, pid = ports[route], servers[0 if route == "direct" else 1].pid
+                probe = cpu_probe(pid, database)
+                for label, paths in (
+                    ("GET /healthz (no database)", ["/healthz"]),
+                    ("GET /lots/{id}", lot_paths),
+                    ("GET /lots?product=&status=&limit=50", lists),
+                ):
+                    name = f"{label}, {route}"
+                    results[name] = await drive(
+                        name, paths, args.clients, args.seconds, port, key, probe
+                    )
+                name = f"raw asyncpg, one row by id, {route}"
+                results[name] = await raw_driver(name, dsns[route], ids, args.clients, args.seconds)
+            rounds.append([results[name] for name in sorted(results)])
+        report(rounds)
+    finally:
+        for server in servers:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), timeout=10)
+        pid = int((bouncer_dir / "pgbouncer.pid").read_text())
+        os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(bouncer_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    uvloop.run(main())
