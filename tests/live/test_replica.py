@@ -2,10 +2,6 @@
 its replay is paused (it lags) or it is down. Nothing here may ever be a 503."""
 
 import asyncio
-import contextlib
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,18 +24,9 @@ HEADER = "X-Data-Version"
 
 @pytest.fixture
 def clusters() -> Iterator[tuple[PrivatePostgres, PrivatePostgres]]:
-    why_not = private_postgres.available()
-    if why_not:
-        pytest.fail(f"cannot run the replica drill: {why_not}")
-    parent = Path(tempfile.mkdtemp(prefix="lotgate-replica-"))
-    parent.chmod(0o755)
-    primary = private_postgres.create(parent)
-    standby = private_postgres.create_standby(primary, parent)
-    yield primary, standby
-    for cluster in (standby, primary):
-        with contextlib.suppress(subprocess.CalledProcessError):
-            cluster.stop()
-    shutil.rmtree(parent, ignore_errors=True)
+    with private_postgres.scratch("replica drill") as room:
+        primary = room.primary()
+        yield primary, room.standby(primary)
 
 
 def sql(cluster: PrivatePostgres, statement: str) -> object:
