@@ -4,21 +4,21 @@
     .venv/bin/python bench/pooler.py --rounds 5 --seconds 8
 
 Starts a PgBouncer of its own (ops/pgbouncer.sh) on a free loopback port in front of the
-PostgreSQL server, and two uvicorn processes (one worker each, answer cache off so every
-list is computed): one connected directly, one through PgBouncer with
-LOTGATE_DATABASE_POOLER=pgbouncer (no statement cache; read requests in a transaction).
-Round after round, and alternating which goes first, it drives GET /lots/{id} and a
-dashboard list on each, with --clients keep-alive clients (bench/load.py's driver), and
-prints req/s, p50 and p99 (medians over the rounds) next to two floors measured in the
-same rounds: GET /healthz (no database) and the raw driver (asyncpg, one connection per
-client, the lot's row by primary key) directly and through the same PgBouncer.
+PostgreSQL server. Round after round (alternating which goes first) it starts the API
+(uvicorn, one worker, answer cache off so every list is computed) connected directly,
+then through PgBouncer with LOTGATE_DATABASE_POOLER=pgbouncer (no statement cache; read
+requests in a transaction), one at a time, and drives GET /lots/{id} and a dashboard list
+with --clients keep-alive clients (bench/load.py's driver). It prints req/s, p50 and p99
+(medians over the rounds) next to two floors measured in the same rounds: GET /healthz
+(no database) and the raw driver (asyncpg, one connection per client, the lot's row by
+primary key) directly and through the same PgBouncer.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
-import secrets
 import shutil
 import signal
 import socket
@@ -32,12 +32,13 @@ from pathlib import Path
 
 import asyncpg
 import uvloop
-from load import ROOT, Result, cpu_probe, drive, prepare, wait_ready
+from load import ROOT, Connection, Result, cpu_probe, drive, prepare
 from sqlalchemy import make_url
 
 from app.quality.products import PRODUCT_CODES
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/lotgate_bench_dash"
+LOG_DIR = Path(tempfile.gettempdir())
 RAW_QUERY = "SELECT id, lot_number, status, quantity FROM lots WHERE id = $1"
 
 
@@ -77,7 +78,7 @@ def start_pgbouncer(server_url: str, pool_size: int) -> tuple[Path, int]:
 
 
 async def start_api(
-    port: int, database_url: str, extra: dict[str, str]
+    port: int, database_url: str, extra: dict[str, str], log: Path
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -100,10 +101,28 @@ async def start_api(
         "--no-access-log",
         cwd=ROOT,
         env=env,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=log.open("wb"),
     )
-    await wait_ready(port, server)
-    return server
+    for _ in range(1200):  # start-up takes a while on a loaded machine
+        if server.returncode is not None:
+            raise SystemExit(f"uvicorn exited with {server.returncode}; its log: {log}")
+        with contextlib.suppress(OSError):
+            if await Connection("127.0.0.1", port, "-").get("/readyz") == 200:
+                return server
+        await asyncio.sleep(0.1)
+    server.terminate()
+    await server.wait()
+    raise SystemExit("the API did not become ready")
+
+
+async def connect(dsn: str, statement_cache_size: int) -> asyncpg.Connection:
+    """A connection, waiting while the server has none to spare (it is shared)."""
+    for _ in range(100):
+        try:
+            return await asyncpg.connect(dsn, statement_cache_size=statement_cache_size)
+        except asyncpg.TooManyConnectionsError:
+            await asyncio.sleep(0.5)
+    raise SystemExit("the server never had a connection to spare")
 
 
 async def raw_driver(
@@ -113,7 +132,7 @@ async def raw_driver(
     result = Result(name)
     through_pooler = "pgbouncer" in name
     connections = [
-        await asyncpg.connect(dsn, statement_cache_size=0 if through_pooler else 100)
+        await connect(dsn, statement_cache_size=0 if through_pooler else 100)
         for _ in range(clients)
     ]
     deadline = 0.0
@@ -168,76 +187,75 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pool-size", type=int, default=20, help="PgBouncer's server pool")
+    parser.add_argument("--pool-size", type=int, default=16, help="PgBouncer's server pool")
     args = parser.parse_args()
     if shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin") is None:
         raise SystemExit("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
 
-    key = "lg_bench_" + secrets.token_urlsafe(24)
+    # Fixed keys: runs against a shared bench database add two api_keys rows, once.
+    key = "lg_bench_pooler_reader_4f1c9e2a7b"
     lots, ids, _supplier = await prepare(
-        args.database_url, key, "lg_bench_" + secrets.token_urlsafe(24)
+        args.database_url, key, "lg_bench_pooler_writer_8d3b6a1f0c"
     )
     bouncer_dir, bouncer_port = start_pgbouncer(args.database_url, args.pool_size)
-    pooled_url = with_port(args.database_url, bouncer_port)
-    direct_port, pooled_port = free_port(), free_port()
-    servers = []
+    rng = random.Random(3)
+    lists = [
+        f"/api/v1/lots?product={product}&status={status}&limit=50"
+        for product in PRODUCT_CODES
+        for status in ("rejected", "on_hold", "accepted")
+    ]
+    rng.shuffle(lists)
+    scenarios = (
+        ("GET /healthz (no database)", ["/healthz"]),
+        ("GET /lots/{id}", [f"/api/v1/lots/{i}" for i in ids]),
+        ("GET /lots?product=&status=&limit=50", lists),
+    )
+    pooled = {
+        "LOTGATE_DATABASE_URL": with_port(args.database_url, bouncer_port),
+        "LOTGATE_DATABASE_POOLER": "pgbouncer",
+        "LOTGATE_DATABASE_DIRECT_URL": args.database_url,
+    }
+    # One API at a time, stopped before the raw driver runs: the server's connection
+    # limit is shared with everything else on the machine.
+    apis: dict[str, dict[str, str]] = {"direct": {}, "pgbouncer": pooled}
+    raw_dsn = make_url(args.database_url).set(drivername="postgresql")
+    dsns = {
+        "direct": raw_dsn.render_as_string(hide_password=False),
+        "pgbouncer": raw_dsn.set(port=bouncer_port).render_as_string(hide_password=False),
+    }
+    print(
+        f"{lots:,} lots; {args.clients} clients; {args.seconds:.0f} s per measurement; "
+        f"API pool {args.clients} (+{args.clients // 2}); PgBouncer pool {args.pool_size}; "
+        f"answer cache off; {os.cpu_count()} cores shared by driver, API, PgBouncer and "
+        f"PostgreSQL; load average before: {os.getloadavg()[0]:.2f}"
+    )
+    database = make_url(args.database_url).database or ""
+    rounds: list[list[Result]] = []
     try:
-        servers.append(await start_api(direct_port, args.database_url, {}))
-        servers.append(
-            await start_api(
-                pooled_port,
-                pooled_url,
-                {
-                    "LOTGATE_DATABASE_POOLER": "pgbouncer",
-                    "LOTGATE_DATABASE_DIRECT_URL": args.database_url,
-                },
-            )
-        )
-        rng = random.Random(3)
-        lists = [
-            f"/api/v1/lots?product={product}&status={status}&limit=50"
-            for product in PRODUCT_CODES
-            for status in ("rejected", "on_hold", "accepted")
-        ]
-        rng.shuffle(lists)
-        lot_paths = [f"/api/v1/lots/{i}" for i in ids]
-        raw_dsn = make_url(args.database_url).set(drivername="postgresql")
-        dsns = {
-            "direct": raw_dsn.render_as_string(hide_password=False),
-            "pgbouncer": raw_dsn.set(port=bouncer_port).render_as_string(hide_password=False),
-        }
-        ports = {"direct": direct_port, "pgbouncer": pooled_port}
-        print(
-            f"{lots:,} lots; {args.clients} clients; {args.seconds:.0f} s per measurement; "
-            f"PgBouncer pool {args.pool_size}; answer cache off; {os.cpu_count()} cores shared "
-            f"by driver, API, PgBouncer and PostgreSQL; load average before: "
-            f"{os.getloadavg()[0]:.2f}"
-        )
-        database = make_url(args.database_url).database or ""
-        rounds: list[list[Result]] = []
         for number in range(args.rounds):
             order = ["direct", "pgbouncer"] if number % 2 == 0 else ["pgbouncer", "direct"]
             results: dict[str, Result] = {}
             for route in order:
-                port, pid = ports[route], servers[0 if route == "direct" else 1].pid
-                probe = cpu_probe(pid, database)
-                for label, paths in (
-                    ("GET /healthz (no database)", ["/healthz"]),
-                    ("GET /lots/{id}", lot_paths),
-                    ("GET /lots?product=&status=&limit=50", lists),
-                ):
-                    name = f"{label}, {route}"
-                    results[name] = await drive(
-                        name, paths, args.clients, args.seconds, port, key, probe
-                    )
+                port = free_port()
+                env = {"LOTGATE_DB_POOL_SIZE": str(args.clients), **apis[route]}
+                server = await start_api(
+                    port, args.database_url, env, LOG_DIR / f"lotgate-bench-pooler-{route}.log"
+                )
+                try:
+                    probe = cpu_probe(server.pid, database)
+                    for label, paths in scenarios:
+                        name = f"{label}, {route}"
+                        results[name] = await drive(
+                            name, paths, args.clients, args.seconds, port, key, probe
+                        )
+                finally:
+                    server.terminate()
+                    await asyncio.wait_for(server.wait(), timeout=30)
                 name = f"raw asyncpg, one row by id, {route}"
                 results[name] = await raw_driver(name, dsns[route], ids, args.clients, args.seconds)
             rounds.append([results[name] for name in sorted(results)])
         report(rounds)
     finally:
-        for server in servers:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), timeout=10)
         pid = int((bouncer_dir / "pgbouncer.pid").read_text())
         os.kill(pid, signal.SIGTERM)
         shutil.rmtree(bouncer_dir, ignore_errors=True)
