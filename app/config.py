@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOTGATE_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
-    # PostgreSQL behind a pooler (app/deployment.py): what needs a session of its own (LISTEN,
+    # PostgreSQL behind a pooler (docs/scaling.md): what needs a session of its own (LISTEN,
     # procrastinate's worker, migrations) connects here; unset: database_url.
     database_direct_url: str | None = None
     # "pgbouncer": database_url is a pooler in transaction mode, so no statement is prepared

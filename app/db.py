@@ -130,21 +130,18 @@ def _discard_closed_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError("the server closed this connection")
 
 
-def make_engine(
-    settings: Settings, url: str | None = None, *, pool_size: int | None = None
-) -> AsyncEngine:
+def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     """The pool requests use: ``settings.database_url`` (through the pooler, if any), or
     ``url``, which is taken to be a server unless it is database_url itself."""
     database_url = url or settings.database_url
-    pool_size = pool_size or settings.db_pool_size
     if is_sqlite(database_url):
         engine = create_async_engine(database_url, json_deserializer=from_json)
         _make_sqlite_transactions_immediate(engine, settings.sqlite_busy_timeout_ms)
         return engine
     engine = create_async_engine(
         database_url,
-        pool_size=pool_size,
-        max_overflow=pool_size // 2,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size // 2,
         pool_timeout=settings.db_connect_timeout_seconds,
         connect_args={
             **_connect_args(settings),
