@@ -163,7 +163,7 @@ def seed_command(
     ] = max(1, os.cpu_count() or 1),
 ) -> None:
     """Fill the database with realistic synthetic lots, decided by the real engine."""
-    url = database_url or get_settings().database_url
+    url = database_url or get_settings().direct_url
     report = asyncio.run(seed_database(url, lots, seed, workers, say=typer.echo))
     rows = ", ".join(f"{n} {table}" for table, n in sorted(report.rows.items()))
     typer.echo(

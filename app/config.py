@@ -2,6 +2,7 @@
 
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 from croniter import croniter
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -26,6 +27,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOTGATE_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL behind a pooler (docs/scaling.md): what needs a session of its own (LISTEN,
+    # procrastinate's worker, migrations) connects here; unset: database_url.
+    database_direct_url: str | None = None
+    # "pgbouncer": database_url is a pooler in transaction mode, so no statement is prepared
+    # under a name that outlives its transaction. "none": a PostgreSQL server (or a session
+    # pooler).
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # A streaming replica that dashboard lists, summaries, scorecards and exports read when
+    # it has replayed the data version they answer for (app/replica.py); unset: none.
+    database_read_url: str | None = None
     admin_key: SecretStr | None = None
     # How long a process trusts a key it has checked, so that each request does not cost a
     # database read. A revocation counts at once in the process that made it and within
@@ -117,6 +128,10 @@ class Settings(BaseSettings):
     def _a_rate(cls, value: str) -> str:
         parse_rate(value)
         return value
+    @property
+    def direct_url(self) -> str:
+        """Where sessions that outlive a transaction connect: never through a pooler."""
+        return self.database_direct_url or self.database_url
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """Engine, sessions and the declarative base shared by every feature's models."""
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -130,6 +131,8 @@ def _discard_closed_connections(engine: AsyncEngine) -> None:
 
 
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """The pool requests use: ``settings.database_url`` (through the pooler, if any), or
+    ``url``, which is taken to be a server unless it is database_url itself."""
     database_url = url or settings.database_url
     if is_sqlite(database_url):
         engine = create_async_engine(database_url, json_deserializer=from_json)
@@ -140,7 +143,10 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size // 2,
         pool_timeout=settings.db_connect_timeout_seconds,
-        connect_args=_connect_args(settings),
+        connect_args={
+            **_connect_args(settings),
+            **pooler_connect_args(settings, database_url),
+        },
         # JSON columns (a rejected lot's reasons) parsed by pydantic's parser: twice as
         # fast as the standard library's, which pages of lots feel.
         json_deserializer=from_json,
@@ -156,6 +162,30 @@ def _connect_args(settings: Settings) -> dict[str, Any]:
     }
 
 
+def behind_pgbouncer(settings: Settings) -> bool:
+    return settings.database_pooler == "pgbouncer" and not is_sqlite(settings.database_url)
+
+
+def pooler_connect_args(settings: Settings, url: str) -> dict[str, Any]:
+    """asyncpg through PgBouncer in transaction mode: consecutive transactions of one
+    client connection may run on different server connections, so a statement prepared
+    under a name in one may be missing (or another client's) in the next. No statement
+    cache in asyncpg or SQLAlchemy, and a unique name for the statements SQLAlchemy still
+    prepares (SQLAlchemy's asyncpg documentation, "Prepared Statement Name with PGBouncer").
+    """
+    if not behind_pgbouncer(settings) or url != settings.database_url:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__lotgate_{uuid.uuid4().hex}__"
+
+
 LISTENER_APPLICATION_NAME = "lotgate-version-watch"
 
 
@@ -164,7 +194,7 @@ def make_listener_engine(settings: Settings) -> AsyncEngine:
     (a LISTEN inside a transaction would wait for its commit); pg_stat_activity shows it
     under its own application_name."""
     return create_async_engine(
-        settings.database_url,
+        settings.direct_url,  # LISTEN needs a session of its own, not a pooler's
         poolclass=NullPool,
         isolation_level="AUTOCOMMIT",
         connect_args={
@@ -183,8 +213,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 _WRITER = "lotgate_writer"
 
 
+# Session info: the engine a read session reads from instead of its own (app.replica).
+READ_FROM = "lotgate_read_from"
+
+
 class ReadOnlySession(Session):
     """A session that refuses to write: it has no transaction to write in."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        routed = self.info.get(READ_FROM)
+        return routed if routed is not None else super().get_bind(*args, **kwargs)
 
 
 @event.listens_for(ReadOnlySession, "before_flush")
@@ -201,16 +239,22 @@ def _refuse_writes(state: ORMExecuteState) -> None:
 
 
 def make_read_sessionmaker(
-    engine: AsyncEngine, writer: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine, writer: async_sessionmaker[AsyncSession], *, autocommit: bool = True
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for safe (GET) requests, which cost no BEGIN and COMMIT round trips.
 
     PostgreSQL: autocommit, each statement on its own snapshot, as under READ COMMITTED
     inside a transaction. SQLite: a deferred transaction, which does not take the write
     lock. Code that must write during such a request uses write_transaction().
+
+    ``autocommit=False`` behind PgBouncer in transaction mode: SQLAlchemy prepares each
+    statement (Parse, Sync) before it runs it, and outside a transaction PgBouncer may
+    send the two halves to different server connections. A transaction keeps them on one.
     """
     if is_sqlite(str(engine.url)):
         reader = engine.execution_options(**{READ_ONLY_SNAPSHOT: True})
+    elif not autocommit:
+        reader = engine
     else:
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.rollup import committed_versions
+from app.dashboard.rollup import VERSION_NAME, committed_versions
 from app.db import session_scope
+from app.http.data_version import ANSWERED as ANSWERED_VERSION
 from app.idempotency.middleware import STATE_KEY
 from app.idempotency.transaction import handed_over_transaction
 from app.quality.facts import Policy
@@ -31,7 +32,10 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     async for session in session_scope(request.app.state.sessionmaker):
         yield session
     # This process answers from the new version at once: a client reads its own writes.
-    request.app.state.version_watch.saw(committed_versions(session))
+    versions = committed_versions(session)
+    request.app.state.version_watch.saw(versions)
+    if versions and VERSION_NAME in versions:  # sent back as X-Data-Version
+        setattr(request.state, ANSWERED_VERSION, versions[VERSION_NAME])
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -256,12 +256,20 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# The server refuses a new connection: too_many_connections, cannot_connect_now (starting
+# up or shutting down). Both pass; the request can be retried (a 503, not a 500).
+REFUSED_CONNECTION_STATES = frozenset({"53300", "57P03"})
+
+
 def is_connection_error(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeoutError | InterfaceError):
         return True
     if isinstance(exc, OperationalError | DBAPIError):
-        return bool(getattr(exc, "connection_invalidated", False)) or isinstance(
-            exc.orig, OSError | ConnectionError
+        refused = getattr(exc.orig, "sqlstate", None) in REFUSED_CONNECTION_STATES
+        return (
+            refused
+            or bool(getattr(exc, "connection_invalidated", False))
+            or isinstance(exc.orig, OSError | ConnectionError)
         )
     return isinstance(exc, OSError | ConnectionError)
 

@@ -14,6 +14,7 @@ from app.config import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.version_watch import VersionWatch
 from app.db import (
+    behind_pgbouncer,
     is_sqlite,
     make_engine,
     make_listener_engine,
@@ -27,6 +28,7 @@ from app.distributions.router import router as distributions_router
 from app.errors import install_error_handlers
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
+from app.http.data_version import DataVersionMiddleware
 from app.http.nul_guard import NulGuardMiddleware
 from app.http.request_context import RequestContextMiddleware
 from app.http.too_large import ContentTooLargeAsProblem
@@ -44,6 +46,7 @@ from app.migrations_state import head_revisions
 from app.openapi import PROBLEM_RESPONSES, install_problem_openapi
 from app.products.router import router as products_router
 from app.recalls.router import router as recalls_router
+from app.replica import replica_for
 from app.returns.router import router as returns_router
 from app.signals.router import router as signals_router
 from app.suppliers.router import router as suppliers_router
@@ -101,10 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_sessionmaker = make_read_sessionmaker(engine, app.state.sessionmaker)
+        app.state.read_sessionmaker = make_read_sessionmaker(
+            engine, app.state.sessionmaker, autocommit=not behind_pgbouncer(settings)
+        )
         app.state.head_revisions = head_revisions()
         app.state.version_watch = version_watch(settings)
         app.state.version_watch.start()
+        app.state.replica = replica_for(settings)
         runner = make_runner(
             ImportContext(app.state.sessionmaker, app.state.policy, settings),
             run_worker=settings.import_worker_in_api,
@@ -139,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await loop
             await runner.stop()
             await app.state.version_watch.stop()
+            await app.state.replica.dispose()
             await engine.dispose()
 
     configure_logging(settings.log_level)
@@ -165,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limits={f"{API_PREFIX}/imports": settings.import_max_bytes},
     )
     app.add_middleware(ContentTooLargeAsProblem, limit_bytes=settings.max_body_bytes)
+    app.add_middleware(DataVersionMiddleware)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(LotReadFastPath)
     app.add_middleware(RequestContextMiddleware)

@@ -19,7 +19,7 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    return config.get_main_option("sqlalchemy.url") or get_settings().direct_url
 
 
 def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

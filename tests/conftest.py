@@ -30,6 +30,33 @@ from app.main import create_app
 from app.migrations_state import alembic_config
 
 TEST_DATABASE_URL = os.environ.get("LOTGATE_TEST_DATABASE_URL", "").strip()
+# Set when LOTGATE_TEST_DATABASE_URL is a PgBouncer in transaction mode: the same server
+# without it, for what needs a session (LISTEN, the job worker, migrations, CREATE DATABASE).
+TEST_DIRECT_URL = os.environ.get("LOTGATE_TEST_DATABASE_DIRECT_URL", "").strip()
+
+
+def _through_pooler(url: str) -> bool:
+    """Whether ``url`` names a database behind the test run's pooler (a private cluster
+    of a live test is not)."""
+    if not TEST_DIRECT_URL or is_sqlite(url):
+        return False
+    parsed, pooler = make_url(url), make_url(TEST_DATABASE_URL)
+    return (parsed.host, parsed.port) == (pooler.host, pooler.port)
+
+
+def direct_url_for(url: str) -> str:
+    """``url``'s database on the server itself (not through the pooler)."""
+    if not _through_pooler(url):
+        return url
+    database = make_url(url).database
+    return make_url(TEST_DIRECT_URL).set(database=database).render_as_string(False)
+
+
+def pooler_settings(url: str) -> dict[str, str]:
+    """Settings (LOTGATE_ names in lower case) that route ``url`` like the test run does."""
+    if not _through_pooler(url):
+        return {}
+    return {"database_direct_url": direct_url_for(url), "database_pooler": "pgbouncer"}
 
 
 def _asyncpg_dsn(url: str, database: str) -> str:
@@ -53,15 +80,16 @@ def fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{path}"
         return
     name = f"lotgate_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    admin_url = TEST_DIRECT_URL or TEST_DATABASE_URL
+    asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def migrate(database_url: str) -> str:
-    config = alembic_config(database_url)
+    config = alembic_config(direct_url_for(database_url))
     config.attributes["configure_logging"] = False
     command.upgrade(config, "head")
     return database_url
@@ -80,7 +108,7 @@ def migrated(database_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(migrated: str) -> Settings:
-    return Settings(database_url=migrated, admin_key=None)
+    return Settings(database_url=migrated, admin_key=None, **pooler_settings(migrated))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.dashboard.models import DataVersion
 from app.dashboard.rollup import VERSION_NAME
 from app.dashboard.version_watch import VersionWatch
+from app.http.data_version import HEADER as DATA_VERSION_HEADER
+from app.http.data_version import parse_required
+from app.replica import Replica
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the ETag sent in If-None-Match"}
@@ -41,15 +44,25 @@ IfNoneMatch = Annotated[
 _DATA_VERSION = select(DataVersion.value).where(DataVersion.name == bindparam("name"))
 
 
-async def data_version(session: AsyncSession, watch: VersionWatch, name: str) -> int:
-    """As PostgreSQL last announced it, else read."""
+async def data_version(
+    session: AsyncSession, watch: VersionWatch, name: str, at_least: int = 0
+) -> int:
+    """As PostgreSQL last announced it, else read; read too when the client has seen a
+    newer "lots" version (X-Data-Version) than this process knows of (its notification
+    is still on the way), so that it never gets an answer older than its own write."""
     known = watch.known(name)
-    if known is not None:
+    if known is not None and (at_least == 0 or (watch.known(VERSION_NAME) or 0) >= at_least):
         return known
     # Core on the session's connection: a plain value needs no ORM execution.
     connection = await session.connection()
-    value = await connection.scalar(_DATA_VERSION, {"name": name})
-    return int(value or 0)
+    value = int(await connection.scalar(_DATA_VERSION, {"name": name}) or 0)
+    watch.saw({name: value})
+    return value
+
+
+def required_version(request: Request) -> int:
+    """The X-Data-Version the client sent (app.http.data_version), else 0."""
+    return parse_required(request.headers.get(DATA_VERSION_HEADER))
 
 
 def etag_of(version: str, value: int, path: str, query: list[tuple[str, str]]) -> str:
@@ -59,7 +72,9 @@ def etag_of(version: str, value: int, path: str, query: list[tuple[str, str]]) -
 
 
 async def query_etag(session: AsyncSession, request: Request, version: str) -> str:
-    value = await data_version(session, request.app.state.version_watch, version)
+    watch = request.app.state.version_watch
+    value = await data_version(session, watch, version, required_version(request))
+    request.state.etag_version = value
     return etag_of(version, value, request.url.path, request.query_params.multi_items())
 
 
@@ -140,21 +155,31 @@ async def conditional(
     *,
     version: str = VERSION_NAME,
     cache: bool = True,
+    replica: bool = False,
 ) -> Response:
     """304 when the client's ETag is current; else the answer, cached or computed, tagged.
 
     ``version``: the data version the answer depends on (rollup.version_name: all lots,
     suppliers and sources by default; the lots of one product only, for an answer made
     from them alone). ``cache=False`` for answers that are cheap and many (one lot each):
-    kept, they would push the costly ones out of the cache.
+    kept, they would push the costly ones out of the cache. ``replica=True``: ``compute``
+    may run on the read replica, if it has replayed the tagged version (app.replica).
     """
     etag = await query_etag(session, request, version)
     headers = {"ETag": etag}
+    if version == VERSION_NAME:  # comparable with a write's X-Data-Version
+        headers[DATA_VERSION_HEADER] = str(request.state.etag_version)
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
 
     async def serialized() -> bytes:
-        return (await compute()).model_dump_json().encode()
+        if replica:
+            tagged = int(request.state.etag_version)
+            replica_reads: Replica = request.app.state.replica
+            answer = await replica_reads.read(session, version, tagged, compute)
+        else:
+            answer = await compute()
+        return answer.model_dump_json().encode()
 
     body = await (answer_cache(request).get_or_compute(etag, serialized) if cache else serialized())
     return Response(body, media_type="application/json", headers=headers)

@@ -41,6 +41,7 @@ async def dashboard_summary(
         if_none_match,
         lambda: service.summary(session, filters),
         version=version_name(filters.product),
+        replica=True,
     )
 
 
@@ -87,5 +88,5 @@ async def supplier_scorecards(
             session, filters, per_product=per_product, sort=sort, page=page
         )
 
-    answer = await conditional(session, request, if_none_match, cards)
+    answer = await conditional(session, request, if_none_match, cards, replica=True)
     return link_answered_page(request, answer)

@@ -6,6 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.dependencies import ReturnsRole
 from app.config import Settings
+from app.dashboard.etag import data_version, required_version
+from app.dashboard.rollup import VERSION_NAME
 from app.errors import invalid
 from app.exports.copy_csv import copy_csv
 from app.exports.reject_list import (
@@ -25,6 +27,7 @@ from app.exports.tabular import ExportFormat, file_responses
 from app.lots.schemas import ProductCode
 from app.quality.decision import Disposition
 from app.quality.statuses import ON_REJECT_LIST
+from app.replica import Replica
 from app.schemas import MAX_ID, Timestamp
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -39,6 +42,19 @@ def _choices(field: str, values: list[str] | None, allowed: tuple[str, ...]) -> 
         if value not in allowed:
             raise invalid(field, f"must be one of: {', '.join(allowed)}", allowed=list(allowed))
     return tuple(dict.fromkeys(values or ()))
+
+
+async def _reading_engine(request: Request) -> AsyncEngine:
+    """The replica's, when it has replayed the data version this process knows of (and
+    the client sent, X-Data-Version); else the primary's."""
+    primary: AsyncEngine = request.app.state.engine
+    replica: Replica = request.app.state.replica
+    if replica.engine is None:
+        return primary
+    async with request.app.state.read_sessionmaker() as session:
+        watch = request.app.state.version_watch
+        version = await data_version(session, watch, VERSION_NAME, required_version(request))
+    return await replica.engine_for(VERSION_NAME, version, primary)
 
 
 @router.get(
@@ -76,7 +92,7 @@ async def export_reject_list(
         manufacturer_id=manufacturer_id,
         product=product,
     )
-    engine: AsyncEngine = request.app.state.engine
+    engine = await _reading_engine(request)
     if format == ExportFormat.csv and engine.dialect.name == "postgresql":
         # PostgreSQL writes the same CSV several times faster than Python formats it.
         settings: Settings = request.app.state.settings

@@ -94,7 +94,7 @@ class ProcrastinateRunner:
         self.run_worker = run_worker
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
-                conninfo=psycopg_conninfo(context.settings.database_url),
+                conninfo=psycopg_conninfo(context.settings.direct_url),
                 min_size=1,
                 max_size=4,
             )

@@ -61,7 +61,7 @@ async def list_lots(
 
     # Lots are all a page shows: filtered by product, only that product's lots move it.
     version = version_name(filters.product)
-    answer = await conditional(session, request, if_none_match, lots, version=version)
+    answer = await conditional(session, request, if_none_match, lots, version=version, replica=True)
     return link_answered_page(request, answer)
 
 

@@ -20,7 +20,7 @@ async def test_readyz_reports_schema_at_head(anonymous: httpx.AsyncClient) -> No
 
 
 def test_models_and_migrations_agree(settings: Settings) -> None:
-    config = alembic_config(settings.database_url)
+    config = alembic_config(settings.direct_url)
     config.attributes["configure_logging"] = False
     try:
         command.check(config)

@@ -36,7 +36,7 @@ LOTS = 200
 async def test_seeded_data_is_consistent(
     settings: Settings, engine: AsyncEngine, viewer: httpx.AsyncClient
 ) -> None:
-    report = await seed(settings.database_url, LOTS, seed_value=7, say=lambda _: None)
+    report = await seed(settings.direct_url, LOTS, seed_value=7, say=lambda _: None)
     assert report.rows["lots"] == LOTS and report.rows["decision_events"] >= LOTS
     policy = policy_from_settings(settings)
     async with make_sessionmaker(engine)() as session:

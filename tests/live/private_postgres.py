@@ -1,10 +1,16 @@
 """A throw-away PostgreSQL cluster of our own, so a test can stop and start it freely."""
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.live.server import free_port
 
@@ -82,3 +88,54 @@ def create(parent: Path) -> PrivatePostgres:
     cluster = PrivatePostgres(data_dir, free_port())
     cluster.start()
     return cluster
+
+
+def create_standby(primary: PrivatePostgres, parent: Path) -> PrivatePostgres:
+    """A streaming replica of ``primary`` (pg_basebackup -R), started on a port of its own."""
+    bin_dir = _bin_dir()
+    assert bin_dir is not None
+    data_dir = parent / "standby"
+    backup = [
+        str(bin_dir / "pg_basebackup"),
+        *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
+        *("-D", str(data_dir), "-R", "-X", "stream", "--no-sync"),
+    ]
+    subprocess.run(_as_postgres(backup), check=True, capture_output=True, timeout=300)
+    standby = PrivatePostgres(data_dir, free_port())
+    standby.start()
+    return standby
+
+
+@dataclass
+class Scratch:
+    """Where one drill's clusters live; they are stopped and removed when it ends."""
+
+    parent: Path
+    made: list[PrivatePostgres]
+
+    def primary(self) -> PrivatePostgres:
+        self.made.append(create(self.parent))
+        return self.made[-1]
+
+    def standby(self, primary: PrivatePostgres) -> PrivatePostgres:
+        self.made.append(create_standby(primary, self.parent))
+        return self.made[-1]
+
+
+@contextmanager
+def scratch(drill: str) -> Iterator[Scratch]:
+    """Clusters for one drill, in a directory the postgres user can reach (not under
+    pytest's own temp root)."""
+    why_not = available()
+    if why_not:
+        pytest.fail(f"cannot run the {drill}: {why_not}")
+    parent = Path(tempfile.mkdtemp(prefix=f"lotgate-{drill.replace(' ', '-')}-"))
+    parent.chmod(0o755)
+    room = Scratch(parent, [])
+    try:
+        yield room
+    finally:
+        for cluster in reversed(room.made):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                cluster.stop()
+        shutil.rmtree(parent, ignore_errors=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import pooler_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,6 +58,10 @@ def start_server(
         **os.environ,
         "LOTGATE_DATABASE_URL": database_url,
         "LOTGATE_ADMIN_KEY": admin_key,
+        **{
+            f"LOTGATE_{name.upper()}": value
+            for name, value in pooler_settings(database_url).items()
+        },
         **(extra_env or {}),
     }
     subprocess.run(

@@ -1,9 +1,5 @@
 """PostgreSQL goes away and comes back while the server keeps running."""
 
-import contextlib
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,17 +20,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def cluster() -> Iterator[PrivatePostgres]:
-    why_not = private_postgres.available()
-    if why_not:
-        pytest.fail(f"cannot run the outage drill: {why_not}")
-    # Not under pytest's own temp root: the postgres user must be able to reach it.
-    parent = Path(tempfile.mkdtemp(prefix="lotgate-outage-"))
-    parent.chmod(0o755)
-    made = private_postgres.create(parent)
-    yield made
-    with contextlib.suppress(subprocess.CalledProcessError):
-        made.stop()
-    shutil.rmtree(parent, ignore_errors=True)
+    with private_postgres.scratch("outage drill") as room:
+        yield room.primary()
 
 
 def watch_events(client: httpx.Client, event: str) -> float:
