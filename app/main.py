@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.audit.router import router as audit_router
 from app.auth.cache import KeyCache
@@ -42,6 +43,7 @@ from app.products.router import router as products_router
 from app.recalls.router import router as recalls_router
 from app.returns.router import router as returns_router
 from app.suppliers.router import router as suppliers_router
+from app.ui import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -124,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     configure_logging(settings.log_level)
-    app = FastAPI(
+    # The API documentation's scripts and styles are served by the app (no CDN): it works
+    # on an intranet without internet access.
+    app = FastAPIOffline(
         title="lotgate",
         version="0.1.0",
         summary="Quality-inspection tracker for incoming lots of masks, respirators and test kits",
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Metrics are Prometheus's (app/metrics.py); with no OpenTelemetry here, FastAPI
         # need not look for one on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        swagger_ui_parameters={"validatorUrl": None},  # the online validator's badge
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
@@ -148,4 +153,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     include_api(app, settings.max_body_bytes)
+    install_pages(app, settings)
     return app
