@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
     import_worker_in_api: bool = True
 
+    # Pages (app/ui): the key signing session cookies. Unset: each process makes one at
+    # start, so sessions end when it restarts and work only with a single process (the
+    # container makes one per start and hands it to all its workers).
+    session_secret: SecretStr | None = None
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+
 
 @lru_cache
 def get_settings() -> Settings:

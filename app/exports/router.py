@@ -76,6 +76,13 @@ async def export_reject_list(
         manufacturer_id=manufacturer_id,
         product=product,
     )
+    return reject_list_response(request, filters, format, excel=excel)
+
+
+def reject_list_response(
+    request: Request, filters: RejectListFilters, format: ExportFormat, *, excel: bool
+) -> StreamingResponse:
+    """The reject list streamed as a file (also offered by the pages)."""
     engine: AsyncEngine = request.app.state.engine
     if format == ExportFormat.csv and engine.dialect.name == "postgresql":
         # PostgreSQL writes the same CSV several times faster than Python formats it.
