@@ -67,9 +67,5 @@ def weekly_chart(weeks: Sequence[WeekPoint]) -> Chart:
     ]
     y_ticks = [Tick(y(top * part // 4), f"{top * part // 4:,}") for part in range(5)]
     every = max(len(weeks) // 6, 1)
-    x_ticks = [
-        Tick(x(i), week.week.isoformat()) for i, week in enumerate(weeks) if i % every == 0
-    ]
-    return Chart(
-        WIDTH, HEIGHT, lines, y_ticks, x_ticks, LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM
-    )
+    x_ticks = [Tick(x(i), week.week.isoformat()) for i, week in enumerate(weeks) if i % every == 0]
+    return Chart(WIDTH, HEIGHT, lines, y_ticks, x_ticks, LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM)

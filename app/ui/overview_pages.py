@@ -9,8 +9,8 @@ from app.auth.models import Role
 from app.dashboard.service import scorecards, summary
 from app.deps import SessionDep
 from app.errors import Forbidden
-from app.exports.router import reject_list_response
 from app.exports.reject_list import RejectListFilters
+from app.exports.router import reject_list_response
 from app.exports.tabular import ExportFormat
 from app.lots.query import LotFilters
 from app.ui.chart import weekly_chart
@@ -52,9 +52,7 @@ async def suppliers_page(
             "switching_state": switching_state,
             "next_query": query_with(request, offset=str(end)) if end < total else None,
             "previous_query": (
-                query_with(request, offset=str(max(offset - CARDS_PER_PAGE, 0)))
-                if offset
-                else None
+                query_with(request, offset=str(max(offset - CARDS_PER_PAGE, 0))) if offset else None
             ),
         },
         visitor=visitor,

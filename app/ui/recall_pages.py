@@ -64,9 +64,7 @@ async def recall_page(
 
 
 @router.get("/recalls/{lot_id:int}/recall.csv", name="ui_recall_csv")
-async def recall_csv(
-    lot_id: EntityId, session: SessionDep, visitor: SignedIn
-) -> StreamingResponse:
+async def recall_csv(lot_id: EntityId, session: SessionDep, visitor: SignedIn) -> StreamingResponse:
     """The same file as GET /api/v1/lots/{id}/recall?format=csv."""
     recall = await service.lot_recall(session, await get_lot(session, lot_id))
     return attachment_response(
@@ -87,9 +85,7 @@ def _acknowledgement(form: CheckedForm) -> AcknowledgementCreate:
             }
         )
     except ValidationError as error:
-        errors = [
-            field_error(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()
-        ]
+        errors = [field_error(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         raise Unprocessable(detail, errors=errors) from None
 

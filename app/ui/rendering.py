@@ -122,9 +122,7 @@ def _sign_in_redirect(request: Request, reason: str | None) -> Response:
 
 
 def _problem_page(request: Request, status: int, title: str, detail: str) -> Response:
-    return render(
-        request, "error.html", {"title": title, "detail": detail}, status_code=status
-    )
+    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
 
 
 class PageRoute(APIRoute):
