@@ -7,6 +7,7 @@ from app.dashboard.schemas import WeekPoint
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+MAX_DOTS = 60
 SERIES = (("received", "Received"), ("accepted", "Accepted now"), ("rejected", "Rejected now"))
 
 
@@ -15,6 +16,7 @@ class Line:
     name: str
     label: str
     points: str  # "x,y x,y ..." for <polyline>
+    dots: list[tuple[float, float]]  # drawn as well while weeks are few (one is no line)
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,15 @@ def weekly_chart(weeks: Sequence[WeekPoint]) -> Chart:
     def y(value: int) -> float:
         return round(TOP + plot_h * (1 - value / top), 1)
 
-    lines = [
-        Line(
-            name,
-            label,
-            " ".join(f"{x(i)},{y(getattr(week, name))}" for i, week in enumerate(weeks)),
-        )
-        for name, label in SERIES
+    lines = []
+    for name, label in SERIES:
+        points = [(x(i), y(getattr(week, name))) for i, week in enumerate(weeks)]
+        text = " ".join(f"{px},{py}" for px, py in points)
+        lines.append(Line(name, label, text, points if len(points) <= MAX_DOTS else []))
+    parts = 5 if top >= 5 else top  # whole numbers on every tick
+    y_ticks = [
+        Tick(y(top * part // parts), f"{top * part // parts:,}") for part in range(parts + 1)
     ]
-    y_ticks = [Tick(y(top * part // 4), f"{top * part // 4:,}") for part in range(5)]
     every = max(len(weeks) // 6, 1)
     x_ticks = [Tick(x(i), week.week.isoformat()) for i, week in enumerate(weeks) if i % every == 0]
     return Chart(WIDTH, HEIGHT, lines, y_ticks, x_ticks, LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM)

@@ -34,6 +34,7 @@ templates.env.filters.update(
     label=words.label,
     trigger=words.trigger,
     percent=words.percent,
+    plain=words.plain,
 )
 templates.env.globals.update(CSRF_FIELD=CSRF_FIELD, status_label=words.status_label)
 

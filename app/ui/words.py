@@ -40,6 +40,17 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def plain(value: object) -> str:
+    """Evidence as text: {"a": 1} -> "a 1", lists joined, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{label(str(k))} {plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value)
+    return str(value)
+
+
 def label(code: str | None) -> str:
     """A code as words: "return_to_supplier" -> "Return to supplier"."""
     if not code:
