@@ -17,7 +17,6 @@ from app.lots.service import get_lot, lot_out
 from app.quality.certificates import red_flags
 from app.quality.decision import visual_sampled
 from app.quality.products import PRODUCT_CODES
-from app.recalls.service import lot_recall
 from app.schemas import EntityId
 from app.suppliers.service import get_supplier
 from app.ui.forms import PAGE_SIZE, LotListQuery, lot_list_query
@@ -94,7 +93,7 @@ async def lot_page_view(
         {
             "lot": lot_out(lot),
             "supplier": await get_supplier(session, lot.supplier_id),
-            "manufacturer": (
+            "manufacturer": (  # most lots name none: no query then
                 await get_supplier(session, lot.manufacturer_id) if lot.manufacturer_id else None
             ),
             "certificates": [
@@ -106,7 +105,7 @@ async def lot_page_view(
             "inspections": [inspection_out(i) for i in inspections],
             "decision": decision,
             "history": await decision_history(session, lot_id),
-            "recall": await lot_recall(session, lot),
+            "shipped": lot.distributed > 0,
             "sampled": visual_sampled(facts.inspections),
             "needed": needed,
         },

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth.models import Role
+from app.dashboard.rollup import version_name
+from app.dashboard.schemas import ScorecardPage, Summary
 from app.dashboard.service import scorecards, summary
 from app.deps import SessionDep
 from app.errors import Forbidden
@@ -13,6 +15,7 @@ from app.exports.reject_list import RejectListFilters
 from app.exports.router import reject_list_response
 from app.exports.tabular import ExportFormat
 from app.lots.query import LotFilters
+from app.ui.cached import cached
 from app.ui.chart import weekly_chart
 from app.ui.rendering import PageRoute, SignedIn, query_with, render
 
@@ -33,14 +36,21 @@ async def suppliers_page(
     visitor: SignedIn,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
-    total, cards = await scorecards(
-        session,
-        LotFilters(),
-        per_product=True,
-        sort="-lots_received",
-        offset=offset,
-        limit=CARDS_PER_PAGE,
-    )
+
+    async def page() -> ScorecardPage:
+        total, cards = await scorecards(
+            session,
+            LotFilters(),
+            per_product=True,
+            sort="-lots_received",
+            offset=offset,
+            limit=CARDS_PER_PAGE,
+        )
+        return ScorecardPage(items=cards, total=total, next_offset=None)
+
+    # Scorecards show suppliers and sampling states too: the default version, as the API's.
+    answer = await cached(session, request, ScorecardPage, page)
+    cards, total = answer.items, answer.total
     end = offset + CARDS_PER_PAGE
     return render(
         request,
@@ -61,7 +71,14 @@ async def suppliers_page(
 
 @router.get("/summary", name="ui_summary")
 async def summary_page(request: Request, session: SessionDep, visitor: SignedIn) -> Response:
-    answer = await summary(session, LotFilters())
+    filters = LotFilters()
+    answer = await cached(
+        session,
+        request,
+        Summary,
+        lambda: summary(session, filters),
+        version=version_name(filters.product),
+    )
     return render(
         request,
         "summary.html",
