@@ -50,6 +50,7 @@ from app.replica import replica_for
 from app.returns.router import router as returns_router
 from app.signals.router import router as signals_router
 from app.suppliers.router import router as suppliers_router
+from app.ui import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -157,6 +158,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Metrics are Prometheus's (app/metrics.py); with no OpenTelemetry here, FastAPI
         # need not look for one on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs and /redoc are served with their assets by app.ui.docs (no CDN).
+        docs_url=None,
+        redoc_url=None,
+        # No badge from the online validator; no links nested in buttons (axe: nested-interactive).
+        swagger_ui_parameters={"validatorUrl": None, "deepLinking": False},
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
@@ -178,4 +184,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     include_api(app, settings.max_body_bytes, {imports_router.prefix: import_body_limit(settings)})
+    install_pages(app, settings)
     return app

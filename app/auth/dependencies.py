@@ -32,6 +32,25 @@ async def authenticate(
     return Actor(key_id=key.id, name=key.name, role=Role(key.role))
 
 
+async def actor_for_digest(request: Request, session: AsyncSession, digest: str) -> Actor | None:
+    """The holder of the active key with this digest (see hash_key), or None if the key is
+    unknown or revoked; the key is read through the process's key cache."""
+    cache = key_cache(request)
+    key = cache.get(digest)
+    if key is None:
+        key = await find_active_key(session, digest)
+        if key is None:
+            return None
+        cache.put(digest, key)
+    request.state.actor = key.name
+    return Actor(key_id=key.id, name=key.name, role=Role(key.role))
+
+
+def role_allows(role: Role, *roles: Role) -> bool:
+    """Whether a key of ``role`` may do what ``roles`` may; admin may do everything."""
+    return role == Role.admin or role in roles
+
+
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """Dependency allowing the given roles; admin is always allowed."""
     allowed = {Role.admin, *roles}
@@ -43,7 +62,7 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Actor:
         actor = await authenticate(request, session, credentials)
-        if actor.role not in allowed:
+        if not role_allows(actor.role, *roles):
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(
                 f"Role '{actor.role.value}' may not do this; allowed roles: {names}.",

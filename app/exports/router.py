@@ -92,6 +92,13 @@ async def export_reject_list(
         manufacturer_id=manufacturer_id,
         product=product,
     )
+    return await reject_list_response(request, filters, format, excel=excel)
+
+
+async def reject_list_response(
+    request: Request, filters: RejectListFilters, format: ExportFormat, *, excel: bool
+) -> StreamingResponse:
+    """The reject list streamed as a file (also offered by the pages)."""
     engine = await _reading_engine(request)
     if format == ExportFormat.csv and engine.dialect.name == "postgresql":
         # PostgreSQL writes the same CSV several times faster than Python formats it.

@@ -104,6 +104,15 @@ class Lot:
     def lab(self) -> tuple[InspectionFacts, ...]:
         return tuple(i for i in self.inspections if i.kind == "lab")
 
+    @cached_property
+    def sampled(self) -> int:
+        return visual_sampled(self.inspections)
+
+
+def visual_sampled(inspections: Iterable[InspectionFacts]) -> int:
+    """Units the visual inspections have looked at so far (what the sampling plan counts)."""
+    return sum(i.sample_size for i in inspections if i.kind == "visual")
+
 
 def decide(facts: LotFacts, policy: Policy, now: datetime) -> Decision:
     """The decision for one lot. Pure: the same facts, policy and time give the same result."""
@@ -327,7 +336,7 @@ def aql_counts(lot: Lot) -> Finding:
     visual = lot.visual
     if not visual:
         return Finding()
-    sample = sum(i.sample_size for i in visual)
+    sample = lot.sampled
     complete = sample >= lot.plans["critical"].sample_size
     counts, reasons = _count_by_class(lot.product, visual)
     status: Status | None = None
@@ -426,7 +435,7 @@ def inspection_coverage(lot: Lot) -> Finding:
                 missing=missing,
             )
         )
-    sampled = sum(inspection.sample_size for inspection in lot.visual)
+    sampled = lot.sampled
     needed = lot.plans["critical"].sample_size
     if sampled < needed:
         reasons.append(
