@@ -128,10 +128,12 @@ class Settings(BaseSettings):
     def _a_rate(cls, value: str) -> str:
         parse_rate(value)
         return value
+
     @property
     def direct_url(self) -> str:
         """Where sessions that outlive a transaction connect: never through a pooler."""
         return self.database_direct_url or self.database_url
+
     # Pages (app/ui): the key signing session cookies. Unset: each process makes one at
     # start, so sessions end when it restarts and work only with a single process (the
     # container makes one per start and hands it to all its workers).

@@ -276,6 +276,8 @@ def _rate(part: int, whole: int) -> float | None:
 async def open_reviews(session: AsyncSession) -> int:
     query = select(func.count()).where(AlertMatch.state == OPEN_REVIEW_STATE.value)
     return int(await session.scalar(query) or 0)
+
+
 async def lot_groups(session: AsyncSession, filters: LotFilters, sums: bool) -> list[Any]:
     """The matching lots grouped by status, disposition, week received and reason codes, in
     one pass (with the totals of TOTAL_FIELDS when ``sums``): what a summary needs of them."""
