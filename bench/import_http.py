@@ -269,7 +269,7 @@ async def wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
     async with httpx.AsyncClient(base_url=base_url) as client:
         for _ in range(600):
             if server.returncode is not None:
-                raise SystemExit(f"uvicorn exited with {server.returncode}")
+                raise SystemExit(f"uvicorn exited with {server.returncode}; see {LOG}")
             try:
                 if (await client.get("/readyz")).status_code == 200:
                     return
@@ -322,7 +322,8 @@ async def with_server(work: Callable[[str], Awaitable[None]], separate_worker: b
         await work(f"http://127.0.0.1:{port}")
     finally:
         for process in processes:
-            process.terminate()
+            if process.returncode is None:
+                process.terminate()
             await process.wait()
 
 
