@@ -53,6 +53,7 @@ DSN = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
 URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE}"
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.05
+LOG = Path(tempfile.gettempdir()) / "bench-import-http.log"  # the server's output
 # What an import of lab results changes on a lot (decisions.service.redecide's columns).
 DECISION_COLUMNS = (
     "status",
@@ -269,7 +270,7 @@ async def wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
     async with httpx.AsyncClient(base_url=base_url) as client:
         for _ in range(600):
             if server.returncode is not None:
-                raise SystemExit(f"uvicorn exited with {server.returncode}")
+                raise SystemExit(f"uvicorn exited with {server.returncode}; see {LOG}")
             try:
                 if (await client.get("/readyz")).status_code == 200:
                     return
@@ -282,10 +283,9 @@ async def wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
 async def with_server(work: Callable[[str], Awaitable[None]], separate_worker: bool) -> None:
     """The API; with ``separate_worker`` its imports run in a `lotgate worker` process."""
     port = 18_000 + secrets.randbelow(2_000)
-    log = Path(tempfile.gettempdir()) / "bench-import-http.log"
     env = {"LOTGATE_LOG_LEVEL": "WARNING", **os.environ, "LOTGATE_DATABASE_URL": URL}
     processes = []
-    with log.open("wb") as output:
+    with LOG.open("wb") as output:
         if separate_worker:
             env["LOTGATE_IMPORT_WORKER_IN_API"] = "false"
             processes.append(
@@ -322,7 +322,8 @@ async def with_server(work: Callable[[str], Awaitable[None]], separate_worker: b
         await work(f"http://127.0.0.1:{port}")
     finally:
         for process in processes:
-            process.terminate()
+            if process.returncode is None:
+                process.terminate()
             await process.wait()
 
 
