@@ -89,7 +89,9 @@ async def _populate(server: LiveServer) -> tuple[dict[str, str], dict[str, int],
         return keys, key_ids, rejected, held
 
 
-@pytest.fixture(scope="session")
+# Per module: the server and its connections go when a module's tests are done, not at the
+# end of the whole run (PostgreSQL's connection slots are shared with later tests).
+@pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     _require_browser()
     with fresh_database(tmp_path_factory) as url:
