@@ -201,7 +201,10 @@ def lot_facts(
     )
 
 
-async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
+async def lot_evidence(
+    session: AsyncSession, lot: Lot
+) -> tuple[list[Certificate], list[Inspection]]:
+    """The lot's certificates (by id) and inspections (oldest first), as decide() reads them."""
     certificates = await session.scalars(
         select(Certificate).where(Certificate.lot_id == lot.id).order_by(Certificate.id)
     )
@@ -210,6 +213,11 @@ async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
         .where(Inspection.lot_id == lot.id)
         .order_by(Inspection.performed_at, Inspection.id)
     )
+    return list(certificates), list(inspections)
+
+
+async def load_facts(session: AsyncSession, lot: Lot) -> LotFacts:
+    certificates, inspections = await lot_evidence(session, lot)
     concessions = await session.scalars(
         select(Concession).where(Concession.lot_id == lot.id).order_by(Concession.id)
     )

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.certificates.models import Certificate
 from app.dashboard.rollup import note_other_change
 from app.db import utcnow

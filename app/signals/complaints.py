@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.audit import service as audit
-from app.auth.dependencies import Actor
 from app.db import utcnow
 from app.decisions.service import refresh_decision
 from app.distributions.models import Distribution

@@ -5,7 +5,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.dependencies import Actor, AnyRole, InspectorRole, require
+from app.actor import Actor
+from app.auth.dependencies import AnyRole, InspectorRole, require
 from app.auth.models import Role
 from app.deps import PolicyDep, SessionDep
 from app.errors import Unprocessable, field_error, invalid

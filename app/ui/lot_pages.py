@@ -5,22 +5,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.certificates.service import list_certificates
 from app.dashboard.service import grouped_totals
-from app.decisions.service import lot_facts
+from app.decisions.service import lot_evidence, lot_facts
 from app.decisions.views import decision_history, decision_out, refresh_if_expired
 from app.deps import PolicyDep, SessionDep
 from app.errors import ProblemError
-from app.inspections.service import inspection_out, list_inspections
+from app.inspections.service import inspection_out
 from app.lots.query import DISPOSITIONS, STATUSES, lot_page
 from app.lots.service import get_lot, lot_out
+from app.paging import MAX_LIMIT
 from app.quality.certificates import red_flags
 from app.quality.decision import visual_sampled
 from app.quality.products import PRODUCT_CODES
 from app.schemas import EntityId
 from app.suppliers.service import get_supplier
 from app.ui.forms import PAGE_SIZE, LotListQuery, lot_list_query
-from app.ui.rendering import PageRoute, SignedIn, query_with, render
+from app.ui.rendering import PageRoute, SignedIn, page_of, query_with, render
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 
@@ -56,7 +56,7 @@ async def lots_page(request: Request, session: SessionDep, visitor: SignedIn) ->
     try:
         query = await lot_list_query(request.query_params)
         rows = await lot_page(
-            session, query.filters, sort=query.sort, limit=PAGE_SIZE, cursor=query.cursor
+            session, query.filters, sort=query.sort, page=page_of(request, PAGE_SIZE, query.cursor)
         )
     except ProblemError as error:
         context["error"] = error.detail
@@ -82,8 +82,7 @@ async def lot_page_view(
     policy: PolicyDep,
 ) -> Response:
     lot = await refresh_if_expired(session, await get_lot(session, lot_id), policy)
-    certificates = await list_certificates(session, lot_id)
-    inspections = await list_inspections(session, lot_id)
+    certificates, inspections = await lot_evidence(session, lot)
     facts = lot_facts(lot, certificates, inspections, ())
     decision = decision_out(lot, policy)
     needed = decision.sampling.plans["critical"].sample_size
@@ -104,7 +103,7 @@ async def lot_page_view(
             ],
             "inspections": [inspection_out(i) for i in inspections],
             "decision": decision,
-            "history": await decision_history(session, lot_id),
+            "history": (await decision_history(session, lot_id, page_of(request, MAX_LIMIT))).items,
             "shipped": lot.distributed > 0,
             "sampled": visual_sampled(facts.inspections),
             "needed": needed,

@@ -17,12 +17,11 @@ from app.exports.tabular import ExportFormat
 from app.lots.query import LotFilters
 from app.ui.cached import cached
 from app.ui.chart import weekly_chart
-from app.ui.rendering import PageRoute, SignedIn, query_with, render
+from app.ui.rendering import PageRoute, SignedIn, page_of, query_with, render
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 
 CARDS_PER_PAGE = 50
-MAX_OFFSET = 1_000_000
 
 
 def switching_state(severity: str, discontinued: bool) -> str:
@@ -34,35 +33,29 @@ async def suppliers_page(
     request: Request,
     session: SessionDep,
     visitor: SignedIn,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
 ) -> Response:
-
     async def page() -> ScorecardPage:
-        total, cards = await scorecards(
+        return await scorecards(
             session,
             LotFilters(),
             per_product=True,
             sort="-lots_received",
-            offset=offset,
-            limit=CARDS_PER_PAGE,
+            page=page_of(request, CARDS_PER_PAGE, cursor),
         )
-        return ScorecardPage(items=cards, total=total, next_offset=None)
 
     # Scorecards show suppliers and sampling states too: the default version, as the API's.
     answer = await cached(session, request, ScorecardPage, page)
-    cards, total = answer.items, answer.total
-    end = offset + CARDS_PER_PAGE
     return render(
         request,
         "suppliers.html",
         {
-            "cards": cards,
-            "total": total,
-            "offset": offset,
+            "cards": answer.items,
+            "total": answer.total,
+            "first": cursor is None,
             "switching_state": switching_state,
-            "next_query": query_with(request, offset=str(end)) if end < total else None,
-            "previous_query": (
-                query_with(request, offset=str(max(offset - CARDS_PER_PAGE, 0))) if offset else None
+            "next_query": (
+                query_with(request, cursor=answer.next_cursor) if answer.next_cursor else None
             ),
         },
         visitor=visitor,
@@ -98,4 +91,4 @@ async def reject_list_file(
             f"Your key's role ({visitor.actor.role.value}) may not export the reject list; "
             f"a {Role.returns.value} or {Role.admin.value} key may."
         )
-    return reject_list_response(request, RejectListFilters(), format, excel=False)
+    return await reject_list_response(request, RejectListFilters(), format, excel=False)

@@ -16,8 +16,16 @@ from app.exports.tabular import ExportFormat, single_chunk
 from app.lots.service import get_lot, lock_lot
 from app.recalls import service
 from app.recalls.schemas import AcknowledgementCreate
-from app.schemas import MAX_ID, EntityId
-from app.ui.rendering import CheckedForm, PageRoute, SignedIn, Visitor, query_with, render
+from app.schemas import EntityId
+from app.ui.rendering import (
+    CheckedForm,
+    PageRoute,
+    SignedIn,
+    Visitor,
+    page_of,
+    query_with,
+    render,
+)
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 
@@ -29,15 +37,14 @@ async def recalls_page(
     request: Request,
     session: SessionDep,
     visitor: SignedIn,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
 ) -> Response:
-    recalls = await service.recall_list(session, limit=RECALLS_PER_PAGE, after_id=after_id)
-    full_page = len(recalls.lots) == RECALLS_PER_PAGE
-    next_query = query_with(request, after_id=str(recalls.lots[-1].lot_id)) if full_page else None
+    recalls = await service.recall_list(session, page_of(request, RECALLS_PER_PAGE, cursor))
+    next_query = query_with(request, cursor=recalls.next_cursor) if recalls.next_cursor else None
     return render(
         request,
         "recalls.html",
-        {"recalls": recalls, "next_query": next_query, "first": after_id is None},
+        {"recalls": recalls, "next_query": next_query, "first": cursor is None},
         visitor=visitor,
     )
 

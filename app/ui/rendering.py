@@ -18,10 +18,12 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from app.auth.dependencies import Actor, actor_for_digest, role_allows
+from app.actor import Actor
+from app.auth.dependencies import actor_for_digest, role_allows
 from app.auth.models import Role
 from app.deps import SessionDep
 from app.errors import Forbidden, ProblemError
+from app.paging import PageParams
 from app.ui import words
 from app.ui.sessions import CSRF_FIELD, PageSession, session_cookies
 
@@ -147,6 +149,12 @@ class PageRoute(APIRoute):
                 return _problem_page(request, 422, "Unprocessable content", detail)
 
         return page_handler
+
+
+def page_of(request: Request, limit: int, cursor: str | None = None) -> PageParams:
+    """The API's keyset paging for a page's list: cursors are bound to the page's own path
+    and filters, as the API's are to its own (no Link header: the page renders its links)."""
+    return PageParams(limit=limit, cursor=cursor, request=request, response=Response())
 
 
 def query_with(request: Request, **changes: str | None) -> str:
