@@ -1,7 +1,7 @@
 """signals: lot identifiers, complaints, alerts
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0010
 Create Date: 2026-11-29 04:15:07.985535
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

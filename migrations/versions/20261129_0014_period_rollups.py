@@ -10,7 +10,7 @@ comma-separated (app.dashboard.rollup.reason_code_text), so that summaries read 
 lots count reasons without parsing each lot's JSON; filled here from the reasons.
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0012
 Create Date: 2026-11-29 04:30:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from app.dashboard.rollup import bump_version, rebuild_period_rollups
 
 revision: str = "0014"
-down_revision: str | None = "0007"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
