@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.api import factories, lot_states
 from tests.conftest import TEST_DATABASE_URL, fresh_database, migrate
@@ -135,8 +135,12 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(browser: Browser, world: World) -> Iterator[Page]:
+    expect.set_options(timeout=30_000)
     context = browser.new_context(base_url=world.base_url, viewport={"width": 1280, "height": 900})
     opened = context.new_page()
+    # A loaded 2-core CI machine renders Swagger UI's whole schema in seconds, not in the
+    # default 5: waits only, nothing asserts on time.
+    opened.set_default_timeout(30_000)
     yield opened
     context.close()
 
