@@ -445,7 +445,8 @@ async def main() -> None:
             print(f"\nlots written alongside: {writes.done} ({writes.failed} refused)")
     finally:
         for process in (server, raw):
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):  # already gone
+                process.terminate()
             await asyncio.wait_for(process.wait(), timeout=10)
 
 

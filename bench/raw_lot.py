@@ -36,7 +36,7 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                _pool = await asyncpg.create_pool(_DSN, min_size=4, max_size=20)
+                _pool = await asyncpg.create_pool(_DSN, min_size=16, max_size=20)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await _pool.close()
