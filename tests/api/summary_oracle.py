@@ -97,7 +97,11 @@ def _top_reasons(lots: list[LotRow]) -> list[dict[str, Any]]:
     return [{"code": code, "lots": n} for code, n in ranked]
 
 
-def summary(all_lots: Iterable[LotRow], params: Mapping[str, Any]) -> dict[str, Any]:
+def summary(
+    all_lots: Iterable[LotRow], params: Mapping[str, Any], open_alert_reviews: int = 0
+) -> dict[str, Any]:
+    """The summary of the lots matching ``params``; open review items are not lots (the
+    writes of these tests record no alerts, hence 0 unless told)."""
     lots = [lot for lot in all_lots if matches(lot, params)]
 
     def total(name: str) -> int:
@@ -135,4 +139,5 @@ def summary(all_lots: Iterable[LotRow], params: Mapping[str, Any]) -> dict[str, 
         },
         "top_reasons": _top_reasons(lots),
         "weekly": _weekly(lots),
+        "open_alert_reviews": open_alert_reviews,
     }

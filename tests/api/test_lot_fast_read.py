@@ -102,6 +102,7 @@ async def test_keys_and_writes_count_as_on_the_route(
             "destination": "UMC",
             "quantity": 10,
             "shipped_at": "2020-03-22T09:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
             "override_reason": "Emergency before testing",
         },
     )

@@ -363,7 +363,7 @@ async def test_carrier_reference_is_optional_to_open_and_required_to_ship(
     assert shipped.status_code == 200, shipped.text
     assert (shipped.json()["state"], shipped.json()["carrier_reference"]) == ("shipped", "DHL-77")
     assert (await quantities(admin, lot["id"]))["returned_to_supplier"] == 600
-    audit = (await admin.get("/audit")).json()
+    audit = (await admin.get("/audit")).json()["items"]
     shipped_record = next(r for r in audit if r["action"] == "return.shipped")
     assert shipped_record["before"]["carrier_reference"] is None
     assert shipped_record["after"]["carrier_reference"] == "DHL-77"

@@ -84,6 +84,8 @@ class Writer:
             "destination": "UMC Utrecht",
             "quantity": self.rng.randrange(1, 50),
             "shipped_at": moment(self.rng),
+            # Every product drawn here (FFP2, KN95, N95) serves this use when accepted.
+            "intended_use": "healthcare_respiratory_protection",
         }
         if self.rng.random() < 0.5:
             body["override_reason"] = "Shipped before testing (emergency)"

@@ -44,7 +44,12 @@ def test_an_alert_re_opens_a_distributed_lot_over_http(live_server: LiveServer) 
         created(
             admin,
             f"{path}/distributions",
-            {"destination": "Hospital A", "quantity": 2_500, "shipped_at": "2020-03-26T08:00:00Z"},
+            {
+                "destination": "Hospital A",
+                "quantity": 2_500,
+                "shipped_at": "2020-03-26T08:00:00Z",
+                "intended_use": "healthcare_respiratory_protection",
+            },
         )
         assert admin.get(path).json()["status"] == "accepted"
 
@@ -66,9 +71,9 @@ def test_an_alert_re_opens_a_distributed_lot_over_http(live_server: LiveServer) 
         assert alert["matches"]["reopened"] == 1
         state = admin.get(path).json()
         assert (state["status"], state["quantities"]["to_recall"]) == ("suspect", 2_500)
-        [entry] = admin.get("/recalls").json()["lots"]
+        [entry] = admin.get("/recalls").json()["items"]
         assert (entry["lot_id"], entry["provisional"]) == (lot["id"], True)
-        triggers = [event["trigger"] for event in admin.get(f"{path}/decisions").json()]
+        triggers = [event["trigger"] for event in admin.get(f"{path}/decisions").json()["items"]]
         assert f"alert:{alert['id']}" in triggers
 
         created(admin, f"{path}/inspections", CONFIRMING_FAILURE)

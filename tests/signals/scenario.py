@@ -71,7 +71,7 @@ async def lot_state(client: httpx.AsyncClient, lot_id: int) -> dict[str, Any]:
 async def history(client: httpx.AsyncClient, lot_id: int) -> list[dict[str, Any]]:
     response = await client.get(f"/lots/{lot_id}/decisions")
     assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()
+    events: list[dict[str, Any]] = response.json()["items"]
     return events
 
 

@@ -43,12 +43,17 @@ async def test_a_certificate_alert_re_opens_a_distributed_lot_then_a_confirmatio
     assert any(f"alert {recorded['id']}" in r["message"] for r in event["reasons"])
 
     recalls = (await returns.get("/recalls")).json()
-    [entry] = recalls["lots"]
+    [entry] = recalls["items"]
     assert (entry["lot_id"], entry["provisional"], entry["to_recall"]) == (lot["id"], True, 4_000)
 
     refused = await admin.post(
         f"/lots/{lot['id']}/distributions",
-        json={"destination": "Hospital C", "quantity": 10, "shipped_at": "2020-05-10T00:00:00Z"},
+        json={
+            "destination": "Hospital C",
+            "quantity": 10,
+            "shipped_at": "2020-05-10T00:00:00Z",
+            "intended_use": "healthcare_respiratory_protection",
+        },
     )
     assert refused.status_code == 409, refused.text
 
