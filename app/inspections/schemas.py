@@ -25,16 +25,16 @@ class InspectionKind(StrEnum):
     lab = "lab"
 
 
-class DefectCount(InputModel):
-    code: DefectCode
-    count: Annotated[int, Field(ge=0, le=MAX_SAMPLE)]
-
-
 def _not_a_bool(value: object) -> object:
-    # JSON false/true would otherwise be read as the measurement 0.0/1.0.
+    # JSON false/true would otherwise be read as the number 0 or 1.
     if isinstance(value, bool):
         raise ValueError("must be a number, not true or false")
     return value
+
+
+class DefectCount(InputModel):
+    code: DefectCode
+    count: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=MAX_SAMPLE)]
 
 
 class Measurement(InputModel):
@@ -50,7 +50,7 @@ class Measurement(InputModel):
 
 class InspectionCreate(InputModel):
     kind: InspectionKind
-    sample_size: Annotated[int, Field(gt=0, le=MAX_SAMPLE)]
+    sample_size: Annotated[int, BeforeValidator(_not_a_bool), Field(gt=0, le=MAX_SAMPLE)]
     performed_at: Timestamp
     inspector: ShortText
     lab: ShortText | None = None

@@ -124,4 +124,9 @@ async def test_a_measurement_of_true_or_false_is_refused(inspector: httpx.AsyncC
             await inspector.post(path, json={**LAB_RESULT, "measurements": measured}), 422
         )
         assert fields(body) == {"body.measurements.0.value"}, body
+    counted = {**LAB_RESULT, "defects": [{"code": "membrane_fault", "count": False}]}
+    body = problem(await inspector.post(path, json=counted), 422)
+    assert fields(body) == {"body.defects.0.count"}, body
+    body = problem(await inspector.post(path, json={**LAB_RESULT, "sample_size": True}), 422)
+    assert fields(body) == {"body.sample_size"}, body
     assert (await inspector.get(path)).json()["items"] == []
