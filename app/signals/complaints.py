@@ -73,15 +73,8 @@ def complaints_query(
     destination: str | None = None,
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The complaints matching the filters (half-open time range), and the filters used."""
-    filters = {
-        "lot_id": lot_id,
-        "category": category,
-        "destination": destination,
-        "reported_from": reported_from,
-        "reported_to": reported_to,
-    }
+) -> Select[Any]:
+    """The complaints matching the filters (half-open time range)."""
     query = select(Complaint)
     if lot_id is not None:
         query = query.where(Complaint.lot_id == lot_id)
@@ -93,4 +86,4 @@ def complaints_query(
         query = query.where(Complaint.reported_at >= reported_from)
     if reported_to is not None:
         query = query.where(Complaint.reported_at < reported_to)
-    return query, filters
+    return query

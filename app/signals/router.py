@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import ValidationError
@@ -14,9 +14,10 @@ from app.exports.streaming import attachment_response, snapshot_chunks
 from app.exports.tabular import ExportFormat, file_responses
 from app.lots.models import Lot
 from app.lots.service import get_lot, lock_lot
+from app.paging import PAGED, Keyset, PageQuery, keyset_page, keyset_rows, paged_responses
 from app.quality.signals import ComplaintCategory, MatchState, MatchStrength
 from app.schemas import MAX_ID, EntityId, Timestamp
-from app.signals import alerts, complaints, paging
+from app.signals import alerts, complaints
 from app.signals.models import Alert, AlertMatch, Complaint
 from app.signals.readers import AlertFormat, UnreadableFile, read_alerts
 from app.signals.schemas import (
@@ -60,35 +61,26 @@ async def create_complaint(
     return ComplaintOut.model_validate(complaint)
 
 
-@router.get("/lots/{lot_id:int}/complaints", operation_id="list_lot_complaints")
+NEWEST_FIRST = Keyset((Complaint.id,), descending=True)
+
+
+@router.get("/lots/{lot_id:int}/complaints", operation_id="list_lot_complaints", responses=PAGED)
 async def list_lot_complaints(
-    lot_id: EntityId,
-    session: SessionDep,
-    _actor: AnyRole,
-    limit: paging.Limit = 100,
-    cursor: paging.Cursor = None,
+    lot_id: EntityId, session: SessionDep, _actor: AnyRole, page: PageQuery
 ) -> ComplaintPage:
+    """The lot's complaints, newest first."""
     await get_lot(session, lot_id)
-    query, filters = complaints.complaints_query(lot_id=lot_id)
-    return await _complaint_page(session, query, filters, limit, cursor)
-
-
-async def _complaint_page(
-    session: SessionDep, query: Any, filters: dict[str, Any], limit: int, cursor: str | None
-) -> ComplaintPage:
-    paged = paging.page_query(query, Complaint.id, limit=limit, cursor=cursor, filters=filters)
-    rows = list(await session.scalars(paged))
-    shown, next_cursor = paging.split_page(rows, limit, lambda c: c.id, filters)
-    return ComplaintPage(
-        items=[ComplaintOut.model_validate(c) for c in shown], next_cursor=next_cursor
-    )
+    query = complaints.complaints_query(lot_id=lot_id)
+    return await keyset_page(session, query, NEWEST_FIRST, page, ComplaintOut.model_validate)
 
 
 @router.get(
     "/complaints",
     operation_id="list_complaints",
     response_model=ComplaintPage,
-    responses=file_responses("format=csv: every matching complaint as a CSV attachment"),
+    responses=paged_responses(
+        file_responses("format=csv: every matching complaint as a CSV attachment")
+    ),
 )
 async def list_complaints(
     request: Request,
@@ -100,12 +92,12 @@ async def list_complaints(
     reported_from: Annotated[Timestamp | None, Query(description="Inclusive")] = None,
     reported_to: Annotated[Timestamp | None, Query(description="Exclusive")] = None,
     format: Annotated[str, Query(pattern=r"^(json|csv)$")] = "json",
-    limit: paging.Limit = 100,
-    cursor: paging.Cursor = None,
+    *,
+    page: PageQuery,
 ) -> Response:
     """Complaints across lots, newest first: `{items, next_cursor}` pages, or with
     `format=csv` all of them (newest first) as one streamed file."""
-    query, filters = complaints.complaints_query(
+    query = complaints.complaints_query(
         lot_id=lot_id,
         category=category.value if category else None,
         destination=destination,
@@ -122,8 +114,11 @@ async def list_complaints(
             snapshot_chunks(engine, rows, tuple),
             stem="complaints",
         )
-    page = await _complaint_page(session, query, filters, limit, cursor)
-    return Response(page.model_dump_json(), media_type="application/json")
+    answer = await keyset_page(session, query, NEWEST_FIRST, page, ComplaintOut.model_validate)
+    # A Response returned as is does not carry the Link header set on the injected one.
+    link = page.response.headers.get("link")
+    headers = {"Link": link} if link else None
+    return Response(answer.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.post(
@@ -186,18 +181,11 @@ async def import_alerts(
     return AlertsRecorded(items=recorded)
 
 
-@router.get("/alerts", operation_id="list_alerts")
-async def list_alerts(
-    session: SessionDep,
-    _actor: AnyRole,
-    limit: paging.Limit = 100,
-    cursor: paging.Cursor = None,
-) -> AlertPage:
-    filters: dict[str, Any] = {}
-    query = paging.page_query(select(Alert), Alert.id, limit=limit, cursor=cursor, filters=filters)
-    rows = list(await session.scalars(query))
-    shown, next_cursor = paging.split_page(rows, limit, lambda a: a.id, filters)
-    return AlertPage(items=[AlertOut.model_validate(a) for a in shown], next_cursor=next_cursor)
+@router.get("/alerts", operation_id="list_alerts", responses=PAGED)
+async def list_alerts(session: SessionDep, _actor: AnyRole, page: PageQuery) -> AlertPage:
+    """Alerts, newest first."""
+    newest_first = Keyset((Alert.id,), descending=True)
+    return await keyset_page(session, select(Alert), newest_first, page, AlertOut.model_validate)
 
 
 @router.get("/alerts/{alert_id:int}", operation_id="get_alert")
@@ -205,22 +193,21 @@ async def get_alert(alert_id: EntityId, session: SessionDep, _actor: AnyRole) ->
     return AlertOut.model_validate(await alerts.get_alert(session, alert_id))
 
 
-@router.get("/alerts/{alert_id:int}/matches", operation_id="list_alert_matches")
+@router.get("/alerts/{alert_id:int}/matches", operation_id="list_alert_matches", responses=PAGED)
 async def list_alert_matches(
     alert_id: EntityId,
     session: SessionDep,
     _actor: AnyRole,
     state: MatchState | None = None,
     strength: MatchStrength | None = None,
-    limit: paging.Limit = 100,
-    cursor: paging.Cursor = None,
+    *,
+    page: PageQuery,
 ) -> MatchPage:
     """Each lot the alert named: how (which identifier, score) and what happened
     (`applied`: re-opened; `pending_review`; `confirmed`; `dismissed`, with who and why)."""
     await alerts.get_alert(session, alert_id)
-    filters = {"alert": alert_id, "state": state, "strength": strength}
     query = (
-        select(AlertMatch, Lot.lot_number, Lot.status)
+        select(AlertMatch.id, AlertMatch, Lot.lot_number, Lot.status)
         .join(Lot, Lot.id == AlertMatch.lot_id)
         .where(AlertMatch.alert_id == alert_id)
     )
@@ -228,10 +215,11 @@ async def list_alert_matches(
         query = query.where(AlertMatch.state == state.value)
     if strength is not None:
         query = query.where(AlertMatch.strength == strength.value)
-    paged = paging.page_query(query, AlertMatch.id, limit=limit, cursor=cursor, filters=filters)
-    rows = (await session.execute(paged)).all()
-    shown, next_cursor = paging.split_page(rows, limit, lambda r: r[0].id, filters)
-    return MatchPage(items=[_match_out(*row) for row in shown], next_cursor=next_cursor)
+    rows = await keyset_rows(session, query, Keyset((AlertMatch.id,)), page)
+    return MatchPage(
+        items=[_match_out(row.AlertMatch, row.lot_number, row.status) for row in rows.rows],
+        next_cursor=rows.next_cursor,
+    )
 
 
 def _match_out(match: AlertMatch, lot_number: str, lot_status: str) -> MatchOut:

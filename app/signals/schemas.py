@@ -5,6 +5,7 @@ from pydantic import Field, model_validator
 
 from app.certificates.schemas import NioshApprovalNumber
 from app.lots.schemas import Gtin
+from app.paging import Page
 from app.quality.signals import AlertSource, ComplaintCategory
 from app.schemas import InputModel, OutputModel, ShortText, Timestamp
 from app.suppliers.schemas import CountryCode
@@ -34,9 +35,7 @@ class ComplaintOut(OutputModel):
     created_at: datetime
 
 
-class ComplaintPage(OutputModel):
-    items: list[ComplaintOut]
-    next_cursor: str | None
+ComplaintPage = Page[ComplaintOut]
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -118,9 +117,7 @@ class AlertsRecorded(OutputModel):
     items: list[AlertRecorded]
 
 
-class AlertPage(OutputModel):
-    items: list[AlertOut]
-    next_cursor: str | None
+AlertPage = Page[AlertOut]
 
 
 class MatchOut(OutputModel):
@@ -140,9 +137,7 @@ class MatchOut(OutputModel):
     created_at: datetime
 
 
-class MatchPage(OutputModel):
-    items: list[MatchOut]
-    next_cursor: str | None
+MatchPage = Page[MatchOut]
 
 
 class ReviewDecision(InputModel):

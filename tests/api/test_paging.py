@@ -394,5 +394,9 @@ def test_every_collection_endpoint_pages(app: FastAPI) -> None:
         "/returns",
         "/recalls",
         "/suppliers/scorecards",
+        "/complaints",
+        "/lots/{lot_id}/complaints",
+        "/alerts",
+        "/alerts/{alert_id}/matches",
     }
     assert made <= paged, made - paged

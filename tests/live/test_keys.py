@@ -36,7 +36,7 @@ def test_bootstrap_leaves_a_revoked_admin_key_revoked(live_database: str, tmp_pa
             second = {"Authorization": f"Bearer {made.json()['key']}"}
             first_id = next(
                 k["id"]
-                for k in client.get("/api/v1/keys", headers=second).json()
+                for k in client.get("/api/v1/keys", headers=second).json()["items"]
                 if k["name"] == "admin (LOTGATE_ADMIN_KEY)"
             )
             assert client.delete(f"/api/v1/keys/{first_id}", headers=second).status_code == 204
@@ -47,7 +47,7 @@ def test_bootstrap_leaves_a_revoked_admin_key_revoked(live_database: str, tmp_pa
 
             refused = client.get("/api/v1/lots", headers=server.admin_headers)
             assert refused.status_code == 401
-            listed = {k["id"]: k for k in client.get("/api/v1/keys", headers=second).json()}
+            listed = {k["id"]: k for k in client.get("/api/v1/keys", headers=second).json()["items"]}
             assert listed[first_id]["revoked_at"] is not None
     finally:
         server.stop()
