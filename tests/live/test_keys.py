@@ -47,7 +47,9 @@ def test_bootstrap_leaves_a_revoked_admin_key_revoked(live_database: str, tmp_pa
 
             refused = client.get("/api/v1/lots", headers=server.admin_headers)
             assert refused.status_code == 401
-            listed = {k["id"]: k for k in client.get("/api/v1/keys", headers=second).json()["items"]}
+            listed = {
+                k["id"]: k for k in client.get("/api/v1/keys", headers=second).json()["items"]
+            }
             assert listed[first_id]["revoked_at"] is not None
     finally:
         server.stop()
