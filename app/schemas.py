@@ -76,12 +76,21 @@ def _aware(value: datetime) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
-Quantity = Annotated[int, Field(gt=0, le=1_000_000_000)]
+
+
+def not_a_bool(value: object) -> object:
+    # JSON false/true would otherwise be read as the number 0 or 1.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Quantity = Annotated[int, BeforeValidator(not_a_bool), Field(gt=0, le=1_000_000_000)]
 
 
 MAX_ID = 2_147_483_647
 EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
-ReferenceId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ReferenceId = Annotated[int, BeforeValidator(not_a_bool), Field(ge=1, le=MAX_ID)]
 
 
 def member_of(allowed: Sequence[str]) -> Callable[[str], str]:

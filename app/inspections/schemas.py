@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from app.quality.products import CHARACTERISTICS, DEFECT_CODES
-from app.schemas import InputModel, OutputModel, ShortText, Timestamp, member_of
+from app.schemas import InputModel, OutputModel, ShortText, Timestamp, member_of, not_a_bool
 
 DefectCode = Annotated[
     str,
@@ -25,21 +25,14 @@ class InspectionKind(StrEnum):
     lab = "lab"
 
 
-def _not_a_bool(value: object) -> object:
-    # JSON false/true would otherwise be read as the number 0 or 1.
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
-    return value
-
-
 class DefectCount(InputModel):
     code: DefectCode
-    count: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=MAX_SAMPLE)]
+    count: Annotated[int, BeforeValidator(not_a_bool), Field(ge=0, le=MAX_SAMPLE)]
 
 
 class Measurement(InputModel):
     characteristic: Characteristic
-    value: Annotated[float, BeforeValidator(_not_a_bool), Field(ge=0, le=1000, allow_inf_nan=False)]
+    value: Annotated[float, BeforeValidator(not_a_bool), Field(ge=0, le=1000, allow_inf_nan=False)]
 
     @model_validator(mode="after")
     def _percentages_at_most_100(self) -> Self:
@@ -50,7 +43,7 @@ class Measurement(InputModel):
 
 class InspectionCreate(InputModel):
     kind: InspectionKind
-    sample_size: Annotated[int, BeforeValidator(_not_a_bool), Field(gt=0, le=MAX_SAMPLE)]
+    sample_size: Annotated[int, BeforeValidator(not_a_bool), Field(gt=0, le=MAX_SAMPLE)]
     performed_at: Timestamp
     inspector: ShortText
     lab: ShortText | None = None

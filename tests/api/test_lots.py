@@ -83,6 +83,8 @@ async def test_unknown_supplier_and_non_manufacturer(inspector: httpx.AsyncClien
     }
     missing = await inspector.post("/lots", json={**base, "supplier_id": 4242})
     assert fields(problem(missing, 422)) == {"body.supplier_id"}
+    flag = await inspector.post("/lots", json={**base, "supplier_id": True})
+    assert fields(problem(flag, 422)) == {"body.supplier_id"}  # not read as supplier 1
     not_maker = await inspector.post(
         "/lots", json={**base, "supplier_id": broker["id"], "manufacturer_id": broker["id"]}
     )
