@@ -14,7 +14,7 @@ from app.audit import service as audit
 from app.db import utcnow
 from app.distributions.models import Distribution, SiteReturn
 from app.errors import Conflict, invalid
-from app.lots.models import Lot
+from app.lots.models import Lot, under_recall_clause
 from app.paging import Keyset, PageParams, keyset_rows
 from app.quality.statuses import (
     PROVISIONAL_RECALL,
@@ -146,7 +146,7 @@ def _outstanding() -> Any:
 
 
 def _under_recall() -> Select[Any]:
-    return select(Lot.id).where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
+    return select(Lot.id).where(under_recall_clause())
 
 
 BY_LOT_ID = Keyset((Lot.id,))
@@ -206,7 +206,7 @@ async def recall_list(session: AsyncSession, page: PageParams) -> RecallList:
             acknowledged.label("acknowledged"),
         )
         .join(Supplier, Supplier.id == Lot.supplier_id)
-        .where(Lot.status.in_(UNDER_RECALL), _outstanding() > 0)
+        .where(under_recall_clause())
     )
     rows = await keyset_rows(session, query, BY_LOT_ID, page)
     lots = [
