@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     export_timeout_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    max_upload_bytes: int = Field(default=64 * 1_048_576, ge=1024)
     log_level: str = "INFO"
     idempotency_retention_hours: float = Field(default=48.0, ge=24.0)
     # How long a request holds its Idempotency-Key before a retry may take it over (the
