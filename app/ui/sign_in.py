@@ -6,8 +6,10 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.auth.dependencies import actor_for_digest
-from app.auth.keys import hash_key
+from app.auth.gate import TooManyFailures, client_address, verified_key
+from app.auth.keys import ActiveKey, find_active_key, hash_key
 from app.deps import SessionDep
+from app.errors import Unauthorized
 from app.ui.rendering import CheckedForm, PageRoute, Visitor, render, signed_in
 from app.ui.sessions import CSRF_FIELD, PageSession, session_cookies
 
@@ -92,11 +94,23 @@ async def sign_in(
             "cookies must be allowed for this site. Try again.",
             status_code=403,
         )
-    digest = hash_key(api_key.strip())
-    if not api_key.strip() or await actor_for_digest(request, session, digest) is None:
+    token = api_key.strip()
+
+    async def lookup(digest: str) -> ActiveKey | None:
+        return await find_active_key(session, digest)
+
+    # The API's own check: a key guessed here counts against the address as it would there.
+    try:
+        await verified_key(request.app.state, token, client_address(request.scope), lookup)
+    except TooManyFailures as refused:
+        page = _sign_in_form(request, next_path=next, error=refused.detail, status_code=429)
+        page.headers.update(refused.headers or {})
+        return page
+    except Unauthorized:
         return _sign_in_form(
             request, next_path=next, error="That key is unknown or revoked.", status_code=401
         )
+    digest = hash_key(token)
     response = RedirectResponse(_local_target(next), status_code=303)
     cookies.write(request, response, PageSession.signed_in(digest))
     return response

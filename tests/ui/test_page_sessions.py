@@ -146,3 +146,29 @@ async def test_the_start_page_links_the_pages_and_docs(anonymous: httpx.AsyncCli
     html = (await anonymous.get("/")).text
     for link in ("/ui/lots", "/ui/recalls", "/ui/suppliers", "/ui/summary", "/docs", "/redoc"):
         assert f'href="{link}"' in html
+
+
+async def test_keys_guessed_at_the_sign_in_page_are_throttled_as_at_the_api(
+    app: FastAPI, keys: dict[Role, str]
+) -> None:
+    """Past LOTGATE_AUTH_FAILURE_RATE (20/minute in tests) an address gets 429 with
+    Retry-After, on the page as on the API, and a good key does not get in meanwhile."""
+    # An address of its own: the app (and its throttle) is shared by the whole session.
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        statuses = []
+        for attempt in range(21):
+            token = csrf_of((await client.get("/ui/sign-in")).text)
+            answer = await client.post(
+                "/ui/sign-in", data={"api_key": f"lg_guess_{attempt}", "csrf_token": token}
+            )
+            statuses.append(answer.status_code)
+        assert statuses == [401] * 20 + [429], statuses
+        assert int(answer.headers["retry-after"]) >= 1
+        token = csrf_of((await client.get("/ui/sign-in")).text)
+        good = await client.post(
+            "/ui/sign-in", data={"api_key": keys[Role.viewer], "csrf_token": token}
+        )
+        assert good.status_code == 429
+        api = await client.get("/api/v1/lots", headers={"Authorization": "Bearer lg_guess"})
+        assert api.status_code == 429
