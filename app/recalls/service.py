@@ -6,7 +6,7 @@ provisional: sites are warned before the failure is confirmed).
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actor import Actor
@@ -145,16 +145,11 @@ def _outstanding() -> Any:
     return Lot.distributed - Lot.site_returned - Lot.site_destroyed - Lot.site_consumed
 
 
-def _under_recall() -> Select[Any]:
-    return select(Lot.id).where(under_recall_clause())
-
-
 BY_LOT_ID = Keyset((Lot.id,))
 
 
 async def recall_list(session: AsyncSession, page: PageParams) -> RecallList:
     """Lots under recall with units still at sites, by lot id, and totals over all of them."""
-    in_recall = _under_recall().subquery()
     totals_row = (
         await session.execute(
             select(
@@ -165,7 +160,7 @@ async def recall_list(session: AsyncSession, page: PageParams) -> RecallList:
                 func.coalesce(func.sum(Lot.site_destroyed), 0),
                 func.coalesce(func.sum(Lot.site_consumed), 0),
                 func.coalesce(func.sum(_outstanding()), 0),
-            ).where(Lot.id.in_(select(in_recall.c.id)))
+            ).where(under_recall_clause())
         )
     ).one()
     totals = RecallListTotals(
