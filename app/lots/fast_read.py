@@ -23,6 +23,7 @@ from app.auth.keys import hash_key
 from app.dashboard.etag import etag_of, matches
 from app.dashboard.rollup import VERSION_NAME
 from app.db import utcnow
+from app.http.data_version import HEADER as DATA_VERSION_HEADER
 from app.lots.models import Lot
 from app.lots.service import lot_out_of
 from app.schemas import MAX_ID
@@ -35,10 +36,16 @@ _VERSION = "SELECT value FROM data_versions WHERE name = $1"
 _MAX_IF_NONE_MATCH = 2000  # as the route's header parameter
 
 
+_DATA_VERSION = DATA_VERSION_HEADER.lower().encode()
+
+
 def _headers(scope: Scope) -> tuple[str | None, str | None]:
-    """The bearer credentials and If-None-Match, as sent."""
+    """The bearer credentials and If-None-Match, as sent; no credentials (the route
+    answers) when the client names a data version it must not read below."""
     credentials = if_none_match = None
     for name, value in scope["headers"]:
+        if name == _DATA_VERSION:
+            return None, None
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and rest.strip():
@@ -83,14 +90,15 @@ class LotReadFastPath:
         scope.setdefault("state", {})["actor"] = key.name
         scope["route"] = ROUTE
         etag = etag_of(VERSION_NAME, version, scope["path"], [])
+        tags = [(b"etag", etag.encode()), (_DATA_VERSION, str(version).encode())]
         if if_none_match is not None and "*" not in if_none_match and matches(if_none_match, etag):
-            await _send(send, 304, b"", [(b"etag", etag.encode())])
+            await _send(send, 304, b"", tags)
             return True
         body = lot_out_of(row).model_dump_json().encode()
         headers = [
             (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json"),
-            (b"etag", etag.encode()),
+            *tags,
         ]
         await _send(send, 200, body, headers)
         return True
