@@ -42,6 +42,7 @@ from typing import Any
 import asyncpg
 import httpx
 from import_inspections import lab_results_csv  # bench/ is on the path when run as a script
+from serving import uvicorn_command
 
 from app.auth.keys import ensure_key
 from app.auth.models import Role
@@ -301,16 +302,7 @@ async def with_server(work: Callable[[str], Awaitable[None]], separate_worker: b
                 )
             )
         server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
+            *uvicorn_command(port, quiet=False),
             cwd=ROOT,
             env=env,
             stdout=output,

@@ -27,7 +27,6 @@ import os
 import random
 import secrets
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uvloop
+from serving import uvicorn_command
 from sqlalchemy import func, make_url, select
 
 from app.auth.keys import ensure_key
@@ -386,29 +386,14 @@ async def main() -> None:
     if args.no_answer_cache:
         env["LOTGATE_ANSWER_CACHE_ENTRIES"] = "0"
     server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(args.port),
-        "--workers",
-        str(args.workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
+        *uvicorn_command(args.port, workers=args.workers),
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,  # the access log is still written, to nowhere
     )
     raw_port = args.port + 1
     raw = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "uvicorn", "bench.raw_lot:app", "--host", "127.0.0.1", "--port", str(raw_port)),
-        *("--workers", str(args.workers), "--log-level", "warning", "--no-access-log"),
+        *uvicorn_command(raw_port, workers=args.workers, app="bench.raw_lot:app"),
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

@@ -22,11 +22,11 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from serving import uvicorn_command
 from sqlalchemy import func, select
 
 from app.auth.keys import ensure_key
@@ -55,11 +55,12 @@ def start(database_url: str, port: int, cache: bool) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LOTGATE_DATABASE_URL": database_url}
     if not cache:
         env["LOTGATE_ANSWER_CACHE_ENTRIES"] = "0"
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    command += ["--no-access-log"]
     server = subprocess.Popen(  # noqa: S603 (our own fixed command)
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        uvicorn_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(600):
         if server.poll() is not None:

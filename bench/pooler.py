@@ -24,7 +24,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from pathlib import Path
 import asyncpg
 import uvloop
 from load import ROOT, Connection, Result, cpu_probe, drive, prepare
+from serving import uvicorn_command
 from sqlalchemy import make_url
 
 from app.quality.products import PRODUCT_CODES
@@ -87,18 +87,7 @@ async def start_api(
         **extra,
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
+        *uvicorn_command(port),
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),

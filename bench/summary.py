@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import statistics
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import urlencode
 import asyncpg
 import uvloop
 from load import Connection, wait_ready  # bench/ is on sys.path when run as a script
+from serving import uvicorn_command
 from sqlalchemy import make_url
 
 from app.auth.keys import ensure_key
@@ -242,9 +242,7 @@ async def main() -> None:
         "LOTGATE_IMPORT_WORKER_IN_API": "false",
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1"),
-        *("--port", str(args.port), "--log-level", "warning", "--no-access-log"),
+        *uvicorn_command(args.port),
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
