@@ -130,7 +130,9 @@ async def seed(
     say: Callable[[str], None] = print,
 ) -> Report:
     started = time.perf_counter()
-    settings = Settings(database_url=database_url)
+    # One statement here (the rollup rebuild over a million lots) outlasts a request's
+    # command timeout on a loaded machine: the seed waits as long as the setting allows.
+    settings = Settings(database_url=database_url, db_command_timeout_seconds=3600)
     engine = make_engine(settings, database_url)
     sqlite = is_sqlite(database_url)
     workers = 1 if sqlite else max(1, workers)
