@@ -40,6 +40,7 @@ from app.imports.runners import make_runner
 from app.inspections.router import router as inspections_router
 from app.logging_setup import configure_logging
 from app.lots.fast_read import LotReadFastPath
+from app.lots.fast_read import open_pool as open_lot_read_pool
 from app.lots.router import router as lots_router
 from app.maintenance.loop import run_purge_loop
 from app.migrations_state import head_revisions
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.version_watch = version_watch(settings)
         app.state.version_watch.start()
         app.state.replica = replica_for(settings)
+        app.state.lot_read_pool = await open_lot_read_pool(settings)
         runner = make_runner(
             ImportContext(app.state.sessionmaker, app.state.policy, settings),
             run_worker=settings.import_worker_in_api,
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runner.stop()
             await app.state.version_watch.stop()
             await app.state.replica.dispose()
+            if app.state.lot_read_pool is not None:
+                await app.state.lot_read_pool.close()
             await engine.dispose()
 
     configure_logging(settings.log_level)

@@ -17,12 +17,16 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
+from pydantic_core import from_json, to_json
+from sqlalchemy import make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.keys import hash_key
+from app.config import Settings
 from app.dashboard.etag import etag_of, matches
 from app.dashboard.rollup import VERSION_NAME
-from app.db import utcnow
+from app.db import behind_pgbouncer, is_sqlite, utcnow
 from app.http.data_version import HEADER as DATA_VERSION_HEADER
 from app.lots.models import Lot
 from app.lots.service import lot_out_of
@@ -34,6 +38,7 @@ _COLUMNS = ", ".join(column.name for column in Lot.__table__.columns)
 _LOT = f"SELECT {_COLUMNS} FROM lots WHERE id = $1"  # noqa: S608 - column names, no input
 _VERSION = "SELECT value FROM data_versions WHERE name = $1"
 _MAX_IF_NONE_MATCH = 2000  # as the route's header parameter
+APPLICATION_NAME = "lotgate-lot-reads"  # its connections in pg_stat_activity
 
 
 _DATA_VERSION = DATA_VERSION_HEADER.lower().encode()
@@ -77,11 +82,11 @@ class LotReadFastPath:
         if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
             return False
         key = state.key_cache.get(hash_key(credentials))
-        engine = getattr(state, "engine", None)
-        if key is None or engine is None or engine.dialect.name != "postgresql":
+        pool = getattr(state, "lot_read_pool", None)
+        if key is None or pool is None:
             return False
         try:
-            row, version = await self._read(engine, state.version_watch, lot_id)
+            row, version = await self._read(pool, state.version_watch, lot_id)
         except Exception:  # the route meets it again and answers it properly (503)
             return False
         valid_until = row["decision_valid_until"] if row is not None else None
@@ -104,15 +109,48 @@ class LotReadFastPath:
         return True
 
     @staticmethod
-    async def _read(engine: Any, watch: Any, lot_id: int) -> tuple[Any, int]:
+    async def _read(pool: asyncpg.Pool, watch: Any, lot_id: int) -> tuple[Any, int]:
         """The lot's row (None if there is none) and the data version, as the route reads
         them: the version first, so the body is never older than its tag."""
-        async with engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
+        async with pool.acquire() as connection:
             version = watch.known(VERSION_NAME)
             if version is None:
-                version = int(await raw.fetchval(_VERSION, VERSION_NAME) or 0)
-            return await raw.fetchrow(_LOT, lot_id), version
+                version = int(await connection.fetchval(_VERSION, VERSION_NAME) or 0)
+            return await connection.fetchrow(_LOT, lot_id), version
+
+
+async def _json_as_the_app_reads_it(connection: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name,
+            encoder=lambda value: to_json(value).decode(),
+            decoder=from_json,
+            schema="pg_catalog",
+        )
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """Only autocommit SELECTs run on these connections: no state to undo on release."""
+
+
+async def open_pool(settings: Settings) -> asyncpg.Pool | None:
+    """The fast path's pool (no connection until the first read); None on SQLite, where
+    the route answers every read."""
+    if is_sqlite(settings.database_url):
+        return None
+    dsn = make_url(settings.database_url).set(drivername="postgresql")
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn.render_as_string(hide_password=False),
+        min_size=0,
+        max_size=settings.lot_read_pool_size,
+        init=_json_as_the_app_reads_it,
+        reset=_nothing_to_reset,
+        timeout=settings.db_connect_timeout_seconds,
+        command_timeout=settings.db_command_timeout_seconds,
+        statement_cache_size=0 if behind_pgbouncer(settings) else 100,
+        server_settings={"application_name": APPLICATION_NAME},
+    )
+    return pool
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
