@@ -119,3 +119,65 @@ class LotPeriodReasons(Base):
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)
     lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotDecidedTotals(_Sums, Base):
+    """As LotPeriodTotals, by the day and week the lots were last decided (``period``;
+    lots never decided are not here) and the week they were received (``week``, for the
+    weekly series): decided ranges read whole weeks, whole days and the lots of partial days."""
+
+    __tablename__ = "lot_decided_totals"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class LotDecidedReasons(Base):
+    """Reason code counts in the keys of LotDecidedTotals."""
+
+    __tablename__ = "lot_decided_reasons"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotSupplierWeeks(_Sums, Base):
+    """Per supplier, week received (Monday, UTC), product, ordered_as, status and
+    disposition: a supplier's summary reads its weeks, and the lots of partial weeks at the
+    ends of a received range (through ix_lots_supplier_received)."""
+
+    __tablename__ = "lot_supplier_weeks"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotSupplierWeekReasons(Base):
+    """Reason code counts in the keys of LotSupplierWeeks."""
+
+    __tablename__ = "lot_supplier_week_reasons"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)

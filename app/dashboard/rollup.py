@@ -19,6 +19,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
+    TIMESTAMP,
     ColumnElement,
     Date,
     Insert,
@@ -37,10 +38,14 @@ from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.dashboard.models import (
     DataVersion,
+    LotDecidedReasons,
+    LotDecidedTotals,
     LotPeriodReasons,
     LotPeriodTotals,
     LotProductTotals,
     LotReasonTotals,
+    LotSupplierWeekReasons,
+    LotSupplierWeeks,
     LotTotals,
     LotWeekly,
 )
@@ -72,23 +77,21 @@ SUMS: Mapping[str, str] = {
 }
 TOTAL_FIELDS: tuple[str, ...] = ("lots", *SUMS)
 REASON_SEVERITIES = ("warning", "critical")
-_LOT_ATTRIBUTES = (
-    "supplier_id",
-    "product",
-    "ordered_as",
-    "status",
-    "disposition",
-    "received_at",
-    "reasons",
-    *SUMS.values(),
-)
 _VERSIONED = (Lot, SourceQuality, Supplier)
+# The reason counts kept beside each table of totals in the same keys.
+REASONS_OF: Mapping[Any, Any] = {
+    LotPeriodTotals: LotPeriodReasons,
+    LotDecidedTotals: LotDecidedReasons,
+    LotSupplierWeeks: LotSupplierWeekReasons,
+}
 
 Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
 ProductBucket = tuple[str, str, str]  # product, status, disposition
 WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
 # days (1 or 7), period, product, ordered_as, status, disposition, week
 PeriodBucket = tuple[int, date, str, str, str, str, date]
+# supplier_id, week, product, ordered_as, status, disposition
+SupplierWeekBucket = tuple[int, date, str, str, str, str]
 GRAINS = (7, 1)  # LotPeriodTotals.days: weeks, days
 
 
@@ -124,24 +127,39 @@ class Contribution:
     ordered_as: str
     sums: tuple[int, ...]
     codes: frozenset[str]
+    decided: date | None = None  # the day it was last decided
 
     @property
     def week(self) -> date:
         return monday_of(self.day)
 
-    def periods(self) -> list[PeriodBucket]:
+    def _rest(self) -> tuple[str, str, str, str]:
         _, product, status, disposition = self.bucket
-        week, rest = self.week, (product, self.ordered_as, status, disposition)
+        return (product, self.ordered_as, status, disposition)
+
+    def periods(self) -> list[PeriodBucket]:
+        week, rest = self.week, self._rest()
         return [(7, week, *rest, week), (1, self.day, *rest, week)]
+
+    def decided_periods(self) -> list[PeriodBucket]:
+        if self.decided is None:
+            return []
+        week, rest = self.week, self._rest()
+        return [(7, monday_of(self.decided), *rest, week), (1, self.decided, *rest, week)]
+
+    def supplier_week(self) -> SupplierWeekBucket:
+        return (self.bucket[0], self.week, *self._rest())
 
 
 def contribution(value: Callable[[str], Any]) -> Contribution:
+    decided_at = value("decided_at")
     return Contribution(
         bucket=(value("supplier_id"), value("product"), value("status"), value("disposition")),
         day=day_of(value("received_at")),
         ordered_as=value("ordered_as"),
         sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
         codes=reason_codes(value("reasons") or ()),
+        decided=None if decided_at is None else day_of(decided_at),
     )
 
 
@@ -158,18 +176,33 @@ class Deltas:
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
     periods: dict[PeriodBucket, list[int]] = field(default_factory=dict)
     period_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
+    decided: dict[PeriodBucket, list[int]] = field(default_factory=dict)
+    decided_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
+    supplier_weeks: dict[SupplierWeekBucket, list[int]] = field(default_factory=dict)
+    supplier_week_reasons: Counter[tuple[SupplierWeekBucket, str]] = field(default_factory=Counter)
+    # Lots flushed in this transaction and what they add now (the history of an attribute
+    # set from a value never loaded, such as a new lot's decided_at, does not give it).
+    seen: dict[Lot, "Contribution"] = field(default_factory=dict)
     changed: bool = False
     products: set[str] = field(default_factory=set)  # of the lots that changed
 
     def add(self, part: Contribution, sign: int) -> None:
         _add_sums(self.totals, part.bucket, part.sums, sign)
-        for period in part.periods():
+        periods, decided = part.periods(), part.decided_periods()
+        supplier_week = part.supplier_week()
+        for period in periods:
             _add_sums(self.periods, period, part.sums, sign)
+        for period in decided:
+            _add_sums(self.decided, period, part.sums, sign)
+        _add_sums(self.supplier_weeks, supplier_week, part.sums, sign)
         product_bucket = part.bucket[1:]
         for code in part.codes:
             self.reasons[(product_bucket, code)] += sign
-            for period in part.periods():
+            for period in periods:
                 self.period_reasons[(period, code)] += sign
+            for period in decided:
+                self.decided_reasons[(period, code)] += sign
+            self.supplier_week_reasons[(supplier_week, code)] += sign
         self.weekly[(part.week, *product_bucket)] += sign
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
@@ -233,9 +266,16 @@ def _collect(session: Session, _context: UOWTransaction) -> None:
         _deltas(session).changed = True
         if not isinstance(obj, Lot):
             continue
-        state = inspect(obj)
         after = contribution(lambda name: getattr(obj, name))  # noqa: B023 - used at once
-        before = None if obj in session.new else contribution(lambda n: _previous(state, n))  # noqa: B023
+        seen = _deltas(session).seen
+        if obj in seen:  # flushed before in this transaction: what it added then
+            before = seen[obj]
+        elif obj in session.new:
+            before = None
+        else:  # loaded: its history holds the values it was loaded with
+            state = inspect(obj)
+            before = contribution(lambda n: _previous(state, n))  # noqa: B023
+        seen[obj] = after
         note_lot_change(session, before, after)
 
 
@@ -306,6 +346,7 @@ _PRODUCT_BUCKET = _BUCKET[1:]
 _REASON_KEYS = (*_PRODUCT_BUCKET, "code")
 _WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
 _PERIOD_KEYS = ("days", "period", "product", "ordered_as", "status", "disposition", "week")
+_SUPPLIER_WEEK_KEYS = ("supplier_id", "week", "product", "ordered_as", "status", "disposition")
 
 
 def _upsert_rows(
@@ -335,9 +376,15 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
-    _upsert_rows(session, LotPeriodTotals, _PERIOD_KEYS, TOTAL_FIELDS, deltas.periods.items())
-    period_reasons = (((*key, code), (n,)) for (key, code), n in deltas.period_reasons.items())
-    _upsert_rows(session, LotPeriodReasons, (*_PERIOD_KEYS, "code"), ("lots",), period_reasons)
+    supplier_reasons = deltas.supplier_week_reasons
+    for table, keys, totals, counts in (
+        (LotPeriodTotals, _PERIOD_KEYS, deltas.periods, deltas.period_reasons),
+        (LotDecidedTotals, _PERIOD_KEYS, deltas.decided, deltas.decided_reasons),
+        (LotSupplierWeeks, _SUPPLIER_WEEK_KEYS, deltas.supplier_weeks, supplier_reasons),
+    ):
+        _upsert_rows(session, table, keys, TOTAL_FIELDS, totals.items())
+        by_code = (((*key, code), (n,)) for (key, code), n in counts.items())
+        _upsert_rows(session, REASONS_OF[table], (*keys, "code"), ("lots",), by_code)
     return bump_version(session, deltas.products)
 
 
@@ -354,77 +401,124 @@ def reason_elements(dialect: str) -> tuple[Any, ColumnElement[Any], ColumnElemen
     )
 
 
-def week_expression(dialect: str) -> ColumnElement[Any]:
-    """The Monday (UTC) of Lot.received_at, computed by the database.
+def week_expression(dialect: str, moment: Any = Lot.received_at) -> ColumnElement[Any]:
+    """The Monday (UTC) of a lot's moment (received_at by default), computed by the database.
 
     Literal SQL (no bind parameters) so that PostgreSQL sees the same expression in the
     select list and in GROUP BY.
     """
     if dialect == "postgresql":
-        utc = func.timezone(literal_column("'UTC'"), Lot.received_at)
+        utc = func.timezone(literal_column("'UTC'"), moment)
         return cast(func.date_trunc(literal_column("'week'"), utc), Date)
-    return func.date(Lot.received_at, literal_column("'-6 days'"), literal_column("'weekday 1'"))
+    return func.date(moment, literal_column("'-6 days'"), literal_column("'weekday 1'"))
 
 
-def day_expression(dialect: str) -> ColumnElement[Any]:
-    """The day (UTC) of Lot.received_at, computed by the database (literal SQL, as
+def monday_expression(dialect: str, day: Any) -> ColumnElement[Any]:
+    """The Monday of a date column (literal SQL, as week_expression)."""
+    if dialect == "postgresql":
+        return cast(func.date_trunc(literal_column("'week'"), cast(day, TIMESTAMP)), Date)
+    return func.date(day, literal_column("'-6 days'"), literal_column("'weekday 1'"))
+
+
+def day_expression(dialect: str, moment: Any = Lot.received_at) -> ColumnElement[Any]:
+    """The day (UTC) of a lot's moment, computed by the database (literal SQL, as
     week_expression)."""
     if dialect == "postgresql":
-        return cast(func.timezone(literal_column("'UTC'"), Lot.received_at), Date)
-    return func.date(Lot.received_at)
+        return cast(func.timezone(literal_column("'UTC'"), moment), Date)
+    return func.date(moment)
 
 
 def rebuild_rollups(session: Executor) -> None:
     """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
     rebuild_source_rollups(session)
     rebuild_period_rollups(session)
+    rebuild_decided_and_supplier_rollups(session)
     bump_version(session)
 
 
-def rebuild_period_rollups(session: Executor) -> None:
-    """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
-    lots, the weeks from the days."""
-    dialect = dialect_of(session)
-    for table in (LotPeriodTotals, LotPeriodReasons):
-        session.execute(delete(table))
-    keys: list[Any] = [day_expression(dialect), Lot.product, Lot.ordered_as, Lot.status]
-    keys += [Lot.disposition, week_expression(dialect)]
-    sums = [func.count().label("lots")] + [
+def _sums() -> list[Any]:
+    return [func.count().label("lots")] + [
         func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
     ]
-    day: ColumnElement[int] = literal_column("1")
+
+
+def _rebuild_from_lots(
+    session: Executor,
+    totals: Any,
+    fixed: Sequence[Any],
+    keys: Sequence[Any],
+    names: Sequence[str],
+    where: Any,
+) -> None:
+    """Fill ``totals`` and its reasons table with the lots of ``where`` grouped by ``keys``;
+    ``names`` names the ``fixed`` values (such as days = 1) and then the keys."""
+    dialect = dialect_of(session)
+    reasons = REASONS_OF[totals]
+    for table in (totals, reasons):
+        session.execute(delete(table))
     session.execute(
-        _insert(session, LotPeriodTotals).from_select(
-            [*_PERIOD_KEYS, *TOTAL_FIELDS], select(day, *keys, *sums).group_by(*keys)
+        _insert(session, totals).from_select(
+            [*names, *TOTAL_FIELDS], select(*fixed, *keys, *_sums()).where(where).group_by(*keys)
         )
     )
-    per_lot = _codes_per_lot(dialect, keys)
-    by_code = [per_lot.c[name] for name in (*_PERIOD_KEYS[1:], "code")]
+    key_names = names[len(fixed) :]
+    per_lot = _codes_per_lot(dialect, keys, key_names, where)
+    by_code = [per_lot.c[name] for name in (*key_names, "code")]
     session.execute(
-        _insert(session, LotPeriodReasons).from_select(
-            [*_PERIOD_KEYS, "code", "lots"],
-            select(day, *by_code, func.count()).group_by(*by_code),
+        _insert(session, reasons).from_select(
+            [*names, "code", "lots"], select(*fixed, *by_code, func.count()).group_by(*by_code)
         )
     )
+
+
+def _weeks_from_days(session: Executor, totals: Any) -> None:
+    """The rows of 7 days of a by-day table (LotPeriodTotals, LotDecidedTotals and their
+    reasons), summed from its rows of 1 day."""
+    dialect = dialect_of(session)
     week: ColumnElement[int] = literal_column("7")
-    for table, fields in ((LotPeriodTotals, TOTAL_FIELDS), (LotPeriodReasons, ("lots",))):
+    for table, fields in ((totals, TOTAL_FIELDS), (REASONS_OF[totals], ("lots",))):
         names = [name for name in _PERIOD_KEYS if name not in ("days", "period")]
-        if table is LotPeriodReasons:
+        if table is not totals:
             names.append("code")
-        by = [getattr(table, name) for name in names]
+        by = [monday_expression(dialect, table.period), *(getattr(table, n) for n in names)]
         session.execute(
             _insert(session, table).from_select(
                 ["days", "period", *names, *fields],
-                select(week, table.week, *by, *(func.sum(getattr(table, f)) for f in fields))
+                select(week, *by, *(func.sum(getattr(table, f)) for f in fields))
                 .where(table.days == 1)
                 .group_by(*by),
             )
         )
 
 
-def _codes_per_lot(dialect: str, keys: Sequence[Any]) -> Any:
-    """A subquery: per lot and reason code, the lot's period keys (_PERIOD_KEYS[1:])."""
-    labelled = [key.label(name) for key, name in zip(keys, _PERIOD_KEYS[1:], strict=True)]
+def _by_day(session: Executor, totals: Any, moment: Any) -> None:
+    dialect = dialect_of(session)
+    keys = [day_expression(dialect, moment), Lot.product, Lot.ordered_as, Lot.status]
+    keys += [Lot.disposition, week_expression(dialect)]
+    day: ColumnElement[int] = literal_column("1")
+    _rebuild_from_lots(session, totals, [day], keys, _PERIOD_KEYS, moment.is_not(None))
+    _weeks_from_days(session, totals)
+
+
+def rebuild_period_rollups(session: Executor) -> None:
+    """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
+    lots, the weeks from the days."""
+    _by_day(session, LotPeriodTotals, Lot.received_at)
+
+
+def rebuild_decided_and_supplier_rollups(session: Executor) -> None:
+    """Recompute LotDecidedTotals (as LotPeriodTotals, by decided_at) and LotSupplierWeeks
+    with their reasons from the lots."""
+    _by_day(session, LotDecidedTotals, Lot.decided_at)
+    dialect = dialect_of(session)
+    keys = [Lot.supplier_id, week_expression(dialect), Lot.product, Lot.ordered_as]
+    keys += [Lot.status, Lot.disposition]
+    _rebuild_from_lots(session, LotSupplierWeeks, [], keys, _SUPPLIER_WEEK_KEYS, true())
+
+
+def _codes_per_lot(dialect: str, keys: Sequence[Any], names: Sequence[str], where: Any) -> Any:
+    """A subquery: per lot (of ``where``) and reason code, the lot's ``keys`` as ``names``."""
+    labelled = [key.label(name) for key, name in zip(keys, names, strict=True)]
     if dialect == "postgresql":  # Lot.reason_codes: no JSON to parse
         codes = (
             func.unnest(func.string_to_array(Lot.reason_codes, ","))
@@ -435,7 +529,7 @@ def _codes_per_lot(dialect: str, keys: Sequence[Any]) -> Any:
             select(Lot.id, *labelled, codes.c.code.label("code"))
             .select_from(Lot)
             .join(codes, true())
-            .where(Lot.reason_codes != "")
+            .where(Lot.reason_codes != "", where)
             .subquery()
         )
     element, code, severity = reason_elements(dialect)
@@ -443,7 +537,7 @@ def _codes_per_lot(dialect: str, keys: Sequence[Any]) -> Any:
         select(Lot.id, *labelled, code.label("code"))
         .select_from(Lot)
         .join(element, true())
-        .where(severity.in_(REASON_SEVERITIES))
+        .where(severity.in_(REASON_SEVERITIES), where)
         .distinct()
         .subquery()
     )
@@ -454,9 +548,7 @@ def rebuild_source_rollups(session: Executor) -> None:
     dialect = dialect_of(session)
     for table in (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly):
         session.execute(delete(table))
-    sums = [func.count().label("lots")] + [
-        func.sum(getattr(Lot, attribute)).label(name) for name, attribute in SUMS.items()
-    ]
+    sums = _sums()
     for table, names in ((LotTotals, _BUCKET), (LotProductTotals, _PRODUCT_BUCKET)):
         keys = [getattr(Lot, name) for name in names]
         session.execute(

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.dashboard.etag import AnswerCache
 from app.dashboard.models import (
+    LotDecidedReasons,
+    LotDecidedTotals,
     LotPeriodReasons,
     LotPeriodTotals,
     LotProductTotals,
     LotReasonTotals,
+    LotSupplierWeekReasons,
+    LotSupplierWeeks,
     LotTotals,
     LotWeekly,
 )
@@ -211,6 +215,10 @@ async def rollup_snapshot(
         "weekly": LotWeekly,
         "periods": LotPeriodTotals,
         "period_reasons": LotPeriodReasons,
+        "decided": LotDecidedTotals,
+        "decided_reasons": LotDecidedReasons,
+        "supplier_weeks": LotSupplierWeeks,
+        "supplier_week_reasons": LotSupplierWeekReasons,
     }
     async with engine.connect() as connection:
         return {

@@ -178,8 +178,34 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"manufacturer_id": suppliers[1]},
         {"q": "Ax"},
         {"decided_from": (START + timedelta(days=2)).isoformat()},
+        {"supplier_id": suppliers[1], "ordered_as": "FFP2", "status": "accepted"},
     ]
-    return [{**r, **o} for r in ranges for o in others]
+    # Decided ranges (the lots were decided today, their moments are in the past): around
+    # now at midnights, Mondays and any second, open at either end.
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = today - timedelta(days=today.weekday())
+    decided: list[dict[str, Any]] = [
+        {"decided_from": monday.isoformat()},
+        {"decided_to": (today + timedelta(days=1)).isoformat()},
+        {"decided_from": (now - timedelta(days=9)).isoformat(), "decided_to": now.isoformat()},
+        {"decided_from": (now - timedelta(minutes=5)).isoformat()},
+        {"decided_to": (now - timedelta(seconds=rng.randrange(1, 60))).isoformat()},
+        {
+            "decided_from": (monday - timedelta(days=7)).isoformat(),
+            "decided_to": monday.isoformat(),
+        },
+    ]
+    decided_others: list[dict[str, Any]] = [
+        {},
+        {"product": "KN95"},
+        {"ordered_as": "FFP2", "status": ["accepted", "rejected", "on_hold"]},
+        {"disposition": "hold"},
+    ]
+    return [
+        *({**r, **o} for r in ranges for o in others),
+        *({**d, **o} for d in decided for o in decided_others),
+    ]
 
 
 async def test_every_summary_equals_the_lots_after_random_writes(

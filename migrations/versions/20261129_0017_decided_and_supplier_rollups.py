@@ -1,0 +1,103 @@
+"""rollups by decided day and week, and by supplier and received week
+
+lot_decided_totals / lot_decided_reasons: as lot_period_totals, by the day and week each lot
+was last decided (lots never decided are not counted), with the week it was received, so
+that decided ranges read whole weeks and days and only the lots of partial days.
+lot_supplier_weeks / lot_supplier_week_reasons: per supplier and week received, so that a
+supplier's summary reads its weeks instead of its lots. Filled here from the lots.
+
+Revision ID: 0017
+Revises: 0015
+Create Date: 2026-11-29 07:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.dashboard.rollup import bump_version, rebuild_decided_and_supplier_rollups
+
+revision: str = "0017"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_SUMS = (
+    "lots",
+    "units",
+    "distributed",
+    "site_returned",
+    "site_destroyed",
+    "site_consumed",
+    "returned_to_supplier",
+    "to_recall",
+    "to_return",
+    "releasable",
+)
+
+
+def _bucket() -> list[sa.Column[object]]:
+    return [
+        sa.Column("product", sa.String(length=40), nullable=False),
+        sa.Column("ordered_as", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("disposition", sa.String(length=30), nullable=False),
+    ]
+
+
+def _sums(with_sums: bool) -> list[sa.Column[object]]:
+    return [
+        sa.Column(name, sa.BigInteger(), nullable=False)
+        for name in _SUMS[: None if with_sums else 1]
+    ]
+
+
+def upgrade() -> None:
+    bucket = ("product", "ordered_as", "status", "disposition")
+    for name, reasons in (("lot_decided_totals", False), ("lot_decided_reasons", True)):
+        op.create_table(
+            name,
+            sa.Column("days", sa.SmallInteger(), autoincrement=False, nullable=False),
+            sa.Column("period", sa.Date(), nullable=False),
+            *_bucket(),
+            *([sa.Column("code", sa.String(length=60), nullable=False)] if reasons else []),
+            sa.Column("week", sa.Date(), nullable=False),
+            *_sums(not reasons),
+            sa.PrimaryKeyConstraint(
+                "days",
+                "period",
+                *bucket,
+                *(["code"] if reasons else []),
+                "week",
+                name=op.f(f"pk_{name}"),
+            ),
+        )
+    for name, reasons in (("lot_supplier_weeks", False), ("lot_supplier_week_reasons", True)):
+        op.create_table(
+            name,
+            sa.Column("supplier_id", sa.Integer(), autoincrement=False, nullable=False),
+            sa.Column("week", sa.Date(), nullable=False),
+            *_bucket(),
+            *([sa.Column("code", sa.String(length=60), nullable=False)] if reasons else []),
+            *_sums(not reasons),
+            sa.PrimaryKeyConstraint(
+                "supplier_id",
+                "week",
+                *bucket,
+                *(["code"] if reasons else []),
+                name=op.f(f"pk_{name}"),
+            ),
+        )
+    rebuild_decided_and_supplier_rollups(op.get_bind())
+    bump_version(op.get_bind())
+
+
+def downgrade() -> None:
+    for name in (
+        "lot_supplier_week_reasons",
+        "lot_supplier_weeks",
+        "lot_decided_reasons",
+        "lot_decided_totals",
+    ):
+        op.drop_table(name)
