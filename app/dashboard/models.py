@@ -122,9 +122,10 @@ class LotPeriodReasons(Base):
 
 
 class LotDecidedTotals(_Sums, Base):
-    """As LotPeriodTotals, by the day and week the lots were last decided (``period``;
-    lots never decided are not here) and the week they were received (``week``, for the
-    weekly series): decided ranges read whole weeks, whole days and the lots of partial days."""
+    """As LotPeriodTotals, by the day and calendar month the lots were last decided (``days``
+    1 or 31, ``period`` its first day; lots never decided are not here) and the week they
+    were received (``week``, for the weekly series): decided ranges read whole months, whole
+    days and the lots of partial days."""
 
     __tablename__ = "lot_decided_totals"
 
@@ -138,7 +139,8 @@ class LotDecidedTotals(_Sums, Base):
 
 
 class LotDecidedReasons(Base):
-    """Reason code counts in the keys of LotDecidedTotals."""
+    """Reason code counts in the keys of LotDecidedTotals but the week received (which
+    only the weekly series needs)."""
 
     __tablename__ = "lot_decided_reasons"
 
@@ -149,7 +151,6 @@ class LotDecidedReasons(Base):
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
-    week: Mapped[date] = mapped_column(Date, primary_key=True)
     lots: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -4,9 +4,9 @@
 the partial day at each end (a few hundred rows, read through ix_lots_received_at_id),
 whole days up to the first Monday and from the last one, and whole weeks in between. An
 open end reaches every week on that side. A decided range is cut the same way for
-LotDecidedTotals (partial days through ix_lots_decided_at_id). LotSupplierWeeks has weeks
-only: one supplier's lots of the partial weeks at the ends are read through
-ix_lots_supplier_received.
+LotDecidedTotals, in calendar months instead of weeks (partial days through
+ix_lots_decided_at_id). LotSupplierWeeks has weeks only: one supplier's lots of the partial
+weeks at the ends are read through ix_lots_supplier_received.
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, true
 
 from app.dashboard.models import LotDecidedTotals, LotPeriodTotals, LotSupplierWeeks
-from app.dashboard.rollup import REASONS_OF, day_of, monday_of
+from app.dashboard.rollup import MONTH, REASONS_OF, WEEK, day_of, monday_of, month_of
 from app.lots.query import LotFilters
 
 _PRODUCT_FILTERS = frozenset({"status", "disposition", "product"})
@@ -34,78 +34,75 @@ def _day_after(moment: datetime) -> date:
     return day if _midnight(day) == moment.astimezone(UTC) else day + timedelta(days=1)
 
 
-def _next_monday(day: date) -> date:
-    monday = monday_of(day)
-    return monday if monday == day else monday + timedelta(days=7)
+def _start(grain: int, day: date) -> date:
+    """The first day of the week (grain 7) or month (MONTH) of a day."""
+    return monday_of(day) if grain == WEEK else month_of(day)
+
+
+def _next_start(grain: int, day: date) -> date:
+    """The first day of a week or month at or after a day."""
+    start = _start(grain, day)
+    return start if start == day else _start(grain, start + timedelta(days=grain))
 
 
 @dataclass(frozen=True)
 class Span:
-    """Half-open pieces; None is an open end. ``weeks`` and ``days`` are ranges of
-    LotPeriodTotals.period (``days`` two of them, either possibly empty); ``edges`` are
-    received ranges read from the lots."""
+    """Half-open pieces; None is an open end. ``whole`` is a range of periods of ``grain``
+    days (WEEK or MONTH) and ``days`` two ranges of days (either possibly empty); ``edges``
+    are ranges read from the lots."""
 
-    weeks: tuple[date | None, date | None] | None
+    grain: int
+    whole: tuple[date | None, date | None] | None
     days: tuple[tuple[date, date], ...]
     edges: tuple[tuple[datetime, datetime], ...]
 
     @property
     def uses_rollup(self) -> bool:
-        return self.weeks is not None or bool(self.days)
+        return self.whole is not None or bool(self.days)
 
 
-def split(low: datetime | None, high: datetime | None) -> Span:
+def split(low: datetime | None, high: datetime | None, grain: int, by_day: bool) -> Span:
+    """``[low, high)`` in whole periods of ``grain`` days, then (``by_day``) whole days,
+    then the lots of what is left at each end."""
     first = _day_after(low) if low is not None else None
     last = day_of(high) if high is not None else None  # whole days end before this one
+    if not by_day:
+        first = _next_start(grain, first) if first is not None else None
+        last = _start(grain, last) if last is not None else None
     if first is not None and last is not None and first >= last:
         assert low is not None and high is not None
-        return Span(None, (), ((low, high),))  # within a day, or across one midnight
+        return Span(grain, None, (), ((low, high),))  # within a day (or a period)
     edges = []
     if low is not None and first is not None and _midnight(first) != low:
         edges.append((low, _midnight(first)))
     if high is not None and last is not None and _midnight(last) != high:
         edges.append((_midnight(last), high))
-    week_from = _next_monday(first) if first is not None else None
-    week_to = monday_of(last) if last is not None else None
-    if week_from is not None and week_to is not None and week_from >= week_to:
+    whole_from = _next_start(grain, first) if first is not None else None
+    whole_to = _start(grain, last) if last is not None else None
+    if whole_from is not None and whole_to is not None and whole_from >= whole_to:
         assert first is not None and last is not None
-        return Span(None, ((first, last),), tuple(edges))
+        return Span(grain, None, ((first, last),), tuple(edges))
     days = []
-    if first is not None and week_from is not None and first < week_from:
-        days.append((first, week_from))
-    if last is not None and week_to is not None and week_to < last:
-        days.append((week_to, last))
-    return Span((week_from, week_to), tuple(days), tuple(edges))
-
-
-def split_weeks(low: datetime | None, high: datetime | None) -> Span:
-    """As split, in whole weeks and the partial weeks at the ends."""
-    first = _next_monday(_day_after(low)) if low is not None else None
-    last = monday_of(day_of(high)) if high is not None else None
-    if first is not None and last is not None and first >= last:
-        assert low is not None and high is not None
-        return Span(None, (), ((low, high),))
-    edges = []
-    if low is not None and first is not None and _midnight(first) != low:
-        edges.append((low, _midnight(first)))
-    if high is not None and last is not None and _midnight(last) != high:
-        edges.append((_midnight(last), high))
-    return Span((first, last), (), tuple(edges))
+    if first is not None and whole_from is not None and first < whole_from:
+        days.append((first, whole_from))
+    if last is not None and whole_to is not None and whole_to < last:
+        days.append((whole_to, last))
+    return Span(grain, (whole_from, whole_to), tuple(days), tuple(edges))
 
 
 def period_conditions(table: Any, span: Span) -> ColumnElement[bool]:
     """The rows of ``table`` (a rollup by period or its reasons) the span reads."""
     pieces: list[ColumnElement[bool]] = []
-    if span.weeks is not None:
-        start, end = span.weeks
-        by_day = hasattr(table, "days")
+    if span.whole is not None:
+        start, end = span.whole
+        by_day = hasattr(table, "days")  # LotSupplierWeeks: weeks only
         period = table.period if by_day else table.week
-        week = [table.days == 7] if by_day else []
+        whole = [table.days == span.grain] if by_day else []
         if start is not None:
-            week.append(period >= start)
+            whole.append(period >= start)
         if end is not None:
-            week.append(period < end)
-        pieces.append(and_(true(), *week))
+            whole.append(period < end)
+        pieces.append(and_(true(), *whole))
     for start, end in span.days:
         pieces.append(and_(table.days == 1, table.period >= start, table.period < end))
     return or_(*pieces)
@@ -119,11 +116,12 @@ class Rollup:
     reasons: Any
     moment: str  # "received" or "decided": the range split into its periods
     filters: frozenset[str]  # the filters it applies
-    by_day: bool  # days and weeks (split), or weeks only (split_weeks)
+    grain: int  # its periods longer than a day: WEEK or MONTH
+    by_day: bool  # whether it has periods of a day too
 
     def span(self, filters: LotFilters) -> Span:
         low, high = getattr(filters, f"{self.moment}_from"), getattr(filters, f"{self.moment}_to")
-        return (split if self.by_day else split_weeks)(low, high)
+        return split(low, high, self.grain, self.by_day)
 
     def conditions(self, table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
         conditions = [*filters.source_conditions(table), period_conditions(table, span)]
@@ -138,18 +136,17 @@ class Rollup:
         return [replace(filters, **edge) for edge in edges]
 
 
-def _rollup(totals: Any, moment: str, also: frozenset[str] = frozenset()) -> Rollup:
+def _rollup(totals: Any, moment: str, grain: int, also: frozenset[str] = frozenset()) -> Rollup:
     filters = _BUCKET_FILTERS | {f"{moment}_from", f"{moment}_to"} | also
-    return Rollup(
-        totals, REASONS_OF[totals], moment, filters, by_day=totals is not LotSupplierWeeks
-    )
+    by_day = totals is not LotSupplierWeeks
+    return Rollup(totals, REASONS_OF[totals], moment, filters, grain, by_day)
 
 
 # In order of preference.
 ROLLUPS = (
-    _rollup(LotPeriodTotals, "received"),
-    _rollup(LotDecidedTotals, "decided"),
-    _rollup(LotSupplierWeeks, "received", frozenset({"supplier_id"})),
+    _rollup(LotPeriodTotals, "received", WEEK),
+    _rollup(LotDecidedTotals, "decided", MONTH),
+    _rollup(LotSupplierWeeks, "received", WEEK, frozenset({"supplier_id"})),
 )
 
 

@@ -92,7 +92,9 @@ WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
 PeriodBucket = tuple[int, date, str, str, str, str, date]
 # supplier_id, week, product, ordered_as, status, disposition
 SupplierWeekBucket = tuple[int, date, str, str, str, str]
-GRAINS = (7, 1)  # LotPeriodTotals.days: weeks, days
+# The days column of the rollups by period: 1 (a day), WEEK (from a Monday), MONTH (a
+# calendar month, from its first day).
+WEEK, MONTH = 7, 31
 
 
 def day_of(moment: datetime) -> date:
@@ -102,6 +104,10 @@ def day_of(moment: datetime) -> date:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
 
 
 def week_of(moment: datetime) -> date:
@@ -139,13 +145,13 @@ class Contribution:
 
     def periods(self) -> list[PeriodBucket]:
         week, rest = self.week, self._rest()
-        return [(7, week, *rest, week), (1, self.day, *rest, week)]
+        return [(WEEK, week, *rest, week), (1, self.day, *rest, week)]
 
     def decided_periods(self) -> list[PeriodBucket]:
         if self.decided is None:
             return []
         week, rest = self.week, self._rest()
-        return [(7, monday_of(self.decided), *rest, week), (1, self.decided, *rest, week)]
+        return [(MONTH, month_of(self.decided), *rest, week), (1, self.decided, *rest, week)]
 
     def supplier_week(self) -> SupplierWeekBucket:
         return (self.bucket[0], self.week, *self._rest())
@@ -177,7 +183,7 @@ class Deltas:
     periods: dict[PeriodBucket, list[int]] = field(default_factory=dict)
     period_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
     decided: dict[PeriodBucket, list[int]] = field(default_factory=dict)
-    decided_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
+    decided_reasons: Counter[tuple[tuple[Any, ...], str]] = field(default_factory=Counter)
     supplier_weeks: dict[SupplierWeekBucket, list[int]] = field(default_factory=dict)
     supplier_week_reasons: Counter[tuple[SupplierWeekBucket, str]] = field(default_factory=Counter)
     # Lots flushed in this transaction and what they add now (the history of an attribute
@@ -201,7 +207,7 @@ class Deltas:
             for period in periods:
                 self.period_reasons[(period, code)] += sign
             for period in decided:
-                self.decided_reasons[(period, code)] += sign
+                self.decided_reasons[(period[:-1], code)] += sign  # not by week received
             self.supplier_week_reasons[(supplier_week, code)] += sign
         self.weekly[(part.week, *product_bucket)] += sign
 
@@ -383,8 +389,10 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
         (LotSupplierWeeks, _SUPPLIER_WEEK_KEYS, deltas.supplier_weeks, supplier_reasons),
     ):
         _upsert_rows(session, table, keys, TOTAL_FIELDS, totals.items())
+        reasons = REASONS_OF[table]
+        reason_keys = [key for key in keys if hasattr(reasons, key)]
         by_code = (((*key, code), (n,)) for (key, code), n in counts.items())
-        _upsert_rows(session, REASONS_OF[table], (*keys, "code"), ("lots",), by_code)
+        _upsert_rows(session, reasons, (*reason_keys, "code"), ("lots",), by_code)
     return bump_version(session, deltas.products)
 
 
@@ -420,6 +428,13 @@ def monday_expression(dialect: str, day: Any) -> ColumnElement[Any]:
     return func.date(day, literal_column("'-6 days'"), literal_column("'weekday 1'"))
 
 
+def month_expression(dialect: str, day: Any) -> ColumnElement[Any]:
+    """The first day of the month of a date column (literal SQL, as week_expression)."""
+    if dialect == "postgresql":
+        return cast(func.date_trunc(literal_column("'month'"), cast(day, TIMESTAMP)), Date)
+    return func.date(day, literal_column("'start of month'"))
+
+
 def day_expression(dialect: str, moment: Any = Lot.received_at) -> ColumnElement[Any]:
     """The day (UTC) of a lot's moment, computed by the database (literal SQL, as
     week_expression)."""
@@ -451,7 +466,8 @@ def _rebuild_from_lots(
     where: Any,
 ) -> None:
     """Fill ``totals`` and its reasons table with the lots of ``where`` grouped by ``keys``;
-    ``names`` names the ``fixed`` values (such as days = 1) and then the keys."""
+    ``names`` names the ``fixed`` values (such as days = 1) and then the keys. The reasons
+    table takes the keys it has."""
     dialect = dialect_of(session)
     reasons = REASONS_OF[totals]
     for table in (totals, reasons):
@@ -461,55 +477,64 @@ def _rebuild_from_lots(
             [*names, *TOTAL_FIELDS], select(*fixed, *keys, *_sums()).where(where).group_by(*keys)
         )
     )
-    key_names = names[len(fixed) :]
-    per_lot = _codes_per_lot(dialect, keys, key_names, where)
+    named = [
+        (key, name)
+        for key, name in zip(keys, names[len(fixed) :], strict=True)
+        if hasattr(reasons, name)
+    ]
+    key_names = [name for _, name in named]
+    per_lot = _codes_per_lot(dialect, [key for key, _ in named], key_names, where)
     by_code = [per_lot.c[name] for name in (*key_names, "code")]
     session.execute(
         _insert(session, reasons).from_select(
-            [*names, "code", "lots"], select(*fixed, *by_code, func.count()).group_by(*by_code)
+            [*names[: len(fixed)], *key_names, "code", "lots"],
+            select(*fixed, *by_code, func.count()).group_by(*by_code),
         )
     )
 
 
-def _weeks_from_days(session: Executor, totals: Any) -> None:
-    """The rows of 7 days of a by-day table (LotPeriodTotals, LotDecidedTotals and their
-    reasons), summed from its rows of 1 day."""
+def _periods_from_days(session: Executor, totals: Any, grain: int) -> None:
+    """The rows of ``grain`` days (WEEK, MONTH) of a by-day table (LotPeriodTotals,
+    LotDecidedTotals and their reasons), summed from its rows of 1 day."""
     dialect = dialect_of(session)
-    week: ColumnElement[int] = literal_column("7")
+    days: ColumnElement[int] = literal_column(str(grain))
     for table, fields in ((totals, TOTAL_FIELDS), (REASONS_OF[totals], ("lots",))):
-        names = [name for name in _PERIOD_KEYS if name not in ("days", "period")]
-        if table is not totals:
-            names.append("code")
-        by = [monday_expression(dialect, table.period), *(getattr(table, n) for n in names)]
+        names = [
+            column.name
+            for column in table.__table__.primary_key.columns
+            if column.name not in ("days", "period")
+        ]
+        start = (monday_expression if grain == WEEK else month_expression)(dialect, table.period)
+        by = [start, *(getattr(table, n) for n in names)]
         session.execute(
             _insert(session, table).from_select(
                 ["days", "period", *names, *fields],
-                select(week, *by, *(func.sum(getattr(table, f)) for f in fields))
+                select(days, *by, *(func.sum(getattr(table, f)) for f in fields))
                 .where(table.days == 1)
                 .group_by(*by),
             )
         )
 
 
-def _by_day(session: Executor, totals: Any, moment: Any) -> None:
+def _by_day(session: Executor, totals: Any, moment: Any, grain: int) -> None:
     dialect = dialect_of(session)
     keys = [day_expression(dialect, moment), Lot.product, Lot.ordered_as, Lot.status]
     keys += [Lot.disposition, week_expression(dialect)]
     day: ColumnElement[int] = literal_column("1")
     _rebuild_from_lots(session, totals, [day], keys, _PERIOD_KEYS, moment.is_not(None))
-    _weeks_from_days(session, totals)
+    _periods_from_days(session, totals, grain)
 
 
 def rebuild_period_rollups(session: Executor) -> None:
     """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
     lots, the weeks from the days."""
-    _by_day(session, LotPeriodTotals, Lot.received_at)
+    _by_day(session, LotPeriodTotals, Lot.received_at, WEEK)
 
 
 def rebuild_decided_and_supplier_rollups(session: Executor) -> None:
     """Recompute LotDecidedTotals (as LotPeriodTotals, by decided_at) and LotSupplierWeeks
     with their reasons from the lots."""
-    _by_day(session, LotDecidedTotals, Lot.decided_at)
+    _by_day(session, LotDecidedTotals, Lot.decided_at, MONTH)
     dialect = dialect_of(session)
     keys = [Lot.supplier_id, week_expression(dialect), Lot.product, Lot.ordered_as]
     keys += [Lot.status, Lot.disposition]

@@ -1,8 +1,9 @@
 """rollups by decided day and week, and by supplier and received week
 
-lot_decided_totals / lot_decided_reasons: as lot_period_totals, by the day and week each lot
-was last decided (lots never decided are not counted), with the week it was received, so
-that decided ranges read whole weeks and days and only the lots of partial days.
+lot_decided_totals / lot_decided_reasons: as lot_period_totals, by the day and calendar month
+each lot was last decided (lots never decided are not counted), the totals with the week it
+was received, so that decided ranges read whole months and days and only the lots of
+partial days.
 lot_supplier_weeks / lot_supplier_week_reasons: per supplier and week received, so that a
 supplier's summary reads its weeks instead of its lots. Filled here from the lots.
 
@@ -23,6 +24,12 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_TABLES = (
+    "lot_decided_totals",
+    "lot_decided_reasons",
+    "lot_supplier_weeks",
+    "lot_supplier_week_reasons",
+)
 _SUMS = (
     "lots",
     "units",
@@ -62,14 +69,13 @@ def upgrade() -> None:
             sa.Column("period", sa.Date(), nullable=False),
             *_bucket(),
             *([sa.Column("code", sa.String(length=60), nullable=False)] if reasons else []),
-            sa.Column("week", sa.Date(), nullable=False),
+            *([] if reasons else [sa.Column("week", sa.Date(), nullable=False)]),
             *_sums(not reasons),
             sa.PrimaryKeyConstraint(
                 "days",
                 "period",
                 *bucket,
-                *(["code"] if reasons else []),
-                "week",
+                *(["code"] if reasons else ["week"]),
                 name=op.f(f"pk_{name}"),
             ),
         )
@@ -89,15 +95,14 @@ def upgrade() -> None:
                 name=op.f(f"pk_{name}"),
             ),
         )
-    rebuild_decided_and_supplier_rollups(op.get_bind())
-    bump_version(op.get_bind())
+    bind = op.get_bind()
+    rebuild_decided_and_supplier_rollups(bind)
+    bump_version(bind)
+    if bind.dialect.name == "postgresql":  # the planner's row estimates, at once
+        for name in _TABLES:
+            bind.exec_driver_sql(f"ANALYZE {name}")
 
 
 def downgrade() -> None:
-    for name in (
-        "lot_supplier_week_reasons",
-        "lot_supplier_weeks",
-        "lot_decided_reasons",
-        "lot_decided_totals",
-    ):
+    for name in reversed(_TABLES):
         op.drop_table(name)

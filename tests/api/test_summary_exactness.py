@@ -181,11 +181,16 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"supplier_id": suppliers[1], "ordered_as": "FFP2", "status": "accepted"},
     ]
     # Decided ranges (the lots were decided today, their moments are in the past): around
-    # now at midnights, Mondays and any second, open at either end.
+    # now at the first of a month, midnights, Mondays and any second, open at either end.
     now = datetime.now(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     monday = today - timedelta(days=today.weekday())
+    month = today.replace(day=1)
+    next_month = (month + timedelta(days=31)).replace(day=1)
     decided: list[dict[str, Any]] = [
+        {"decided_from": month.isoformat()},  # whole months (LotDecidedTotals.days 31)
+        {"decided_to": next_month.isoformat()},
+        {"decided_from": (month - timedelta(days=40)).isoformat(), "decided_to": now.isoformat()},
         {"decided_from": monday.isoformat()},
         {"decided_to": (today + timedelta(days=1)).isoformat()},
         {"decided_from": (now - timedelta(days=9)).isoformat(), "decided_to": now.isoformat()},
