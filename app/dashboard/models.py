@@ -182,3 +182,33 @@ class LotSupplierWeekReasons(Base):
     disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
     lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotPrefixWeeks(_Sums, Base):
+    """Per lot-number prefix of 1 to PREFIX_LENGTH characters (app.dashboard.rollup; each
+    lot counts once under each of its prefixes), week received, product, ordered_as, status
+    and disposition: a short prefix (``q=TR``) matches too many lots to read them."""
+
+    __tablename__ = "lot_prefix_weeks"
+
+    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotPrefixWeekReasons(Base):
+    """Reason code counts in the keys of LotPrefixWeeks."""
+
+    __tablename__ = "lot_prefix_week_reasons"
+
+    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)

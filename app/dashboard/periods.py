@@ -6,7 +6,8 @@ whole days up to the first Monday and from the last one, and whole weeks in betw
 open end reaches every week on that side. A decided range is cut the same way for
 LotDecidedTotals, in calendar months instead of weeks (partial days through
 ix_lots_decided_at_id). LotSupplierWeeks has weeks only: one supplier's lots of the partial
-weeks at the ends are read through ix_lots_supplier_received.
+weeks at the ends are read through ix_lots_supplier_received. LotPrefixWeeks answers short
+lot-number prefixes without a range (every week).
 """
 
 from collections.abc import Sequence
@@ -16,8 +17,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, true
 
-from app.dashboard.models import LotDecidedTotals, LotPeriodTotals, LotSupplierWeeks
-from app.dashboard.rollup import MONTH, REASONS_OF, WEEK, day_of, monday_of, month_of
+from app.dashboard.models import (
+    LotDecidedTotals,
+    LotPeriodTotals,
+    LotPrefixWeekReasons,
+    LotPrefixWeeks,
+    LotSupplierWeeks,
+)
+from app.dashboard.rollup import MONTH, PREFIX_LENGTH, REASONS_OF, WEEK, day_of, monday_of, month_of
 from app.lots.query import LotFilters
 
 _PRODUCT_FILTERS = frozenset({"status", "disposition", "product"})
@@ -127,6 +134,8 @@ class Rollup:
         conditions = [*filters.source_conditions(table), period_conditions(table, span)]
         if filters.ordered_as is not None:
             conditions.append(table.ordered_as == filters.ordered_as)
+        if filters.q is not None:
+            conditions.append(table.prefix == filters.q)
         return conditions
 
     def edges(self, filters: LotFilters, span: Span) -> list[LotFilters]:
@@ -147,6 +156,8 @@ ROLLUPS = (
     _rollup(LotPeriodTotals, "received", WEEK),
     _rollup(LotDecidedTotals, "decided", MONTH),
     _rollup(LotSupplierWeeks, "received", WEEK, frozenset({"supplier_id"})),
+    # Every week (no range: the lots of partial weeks would be too many to read).
+    Rollup(LotPrefixWeeks, LotPrefixWeekReasons, "received", _BUCKET_FILTERS | {"q"}, WEEK, False),
 )
 
 
@@ -166,7 +177,7 @@ def plan(filters: LotFilters, by: Sequence[str] = ()) -> Plan | None:
     """The rollup by period that answers these filters (grouped by ``by``), if any; none
     for filters the totals by product answer from fewer rows."""
     used = filters.used()
-    if used <= _PRODUCT_FILTERS:
+    if used <= _PRODUCT_FILTERS or len(filters.q or "") > PREFIX_LENGTH:
         return None
     for rollup in ROLLUPS:
         if used <= rollup.filters and all(hasattr(rollup.totals, name) for name in by):

@@ -42,6 +42,8 @@ from app.dashboard.models import (
     LotDecidedTotals,
     LotPeriodReasons,
     LotPeriodTotals,
+    LotPrefixWeekReasons,
+    LotPrefixWeeks,
     LotProductTotals,
     LotReasonTotals,
     LotSupplierWeekReasons,
@@ -78,20 +80,36 @@ SUMS: Mapping[str, str] = {
 TOTAL_FIELDS: tuple[str, ...] = ("lots", *SUMS)
 REASON_SEVERITIES = ("warning", "critical")
 _VERSIONED = (Lot, SourceQuality, Supplier)
-# The reason counts kept beside each table of totals in the same keys.
+# The rollups by period, each with the reason counts kept beside it in its keys (but the
+# week received in LotDecidedReasons).
 REASONS_OF: Mapping[Any, Any] = {
     LotPeriodTotals: LotPeriodReasons,
     LotDecidedTotals: LotDecidedReasons,
     LotSupplierWeeks: LotSupplierWeekReasons,
+    LotPrefixWeeks: LotPrefixWeekReasons,
+}
+# LotPrefixWeeks counts each lot under its lot number's first 1, 2, ... PREFIX_LENGTH
+# characters.
+PREFIX_LENGTH = 3
+
+
+def _key_names(table: Any) -> tuple[str, ...]:
+    """A rollup table's key columns (its primary key, with "code" last in a reasons table)."""
+    names = [column.name for column in table.__table__.primary_key.columns]
+    return (*(n for n in names if n != "code"), *(n for n in names if n == "code"))
+
+
+# Where the reasons table's key is in its totals' key (None: the same key).
+_REASON_POSITIONS: Mapping[Any, tuple[int, ...] | None] = {
+    table: None
+    if _key_names(reasons)[:-1] == _key_names(table)
+    else tuple(_key_names(table).index(name) for name in _key_names(reasons)[:-1])
+    for table, reasons in REASONS_OF.items()
 }
 
 Bucket = tuple[int, str, str, str]  # supplier_id, product, status, disposition
 ProductBucket = tuple[str, str, str]  # product, status, disposition
 WeekBucket = tuple[date, str, str, str]  # week, product, status, disposition
-# days (1 or 7), period, product, ordered_as, status, disposition, week
-PeriodBucket = tuple[int, date, str, str, str, str, date]
-# supplier_id, week, product, ordered_as, status, disposition
-SupplierWeekBucket = tuple[int, date, str, str, str, str]
 # The days column of the rollups by period: 1 (a day), WEEK (from a Monday), MONTH (a
 # calendar month, from its first day).
 WEEK, MONTH = 7, 31
@@ -134,27 +152,30 @@ class Contribution:
     sums: tuple[int, ...]
     codes: frozenset[str]
     decided: date | None = None  # the day it was last decided
+    number: str = ""  # the lot number
 
     @property
     def week(self) -> date:
         return monday_of(self.day)
 
-    def _rest(self) -> tuple[str, str, str, str]:
-        _, product, status, disposition = self.bucket
-        return (product, self.ordered_as, status, disposition)
+    def rows(self) -> dict[Any, list[tuple[Any, ...]]]:
+        """The keys of the rows it adds to, in each rollup by period (PERIOD_ROLLUPS)."""
+        supplier, product, status, disposition = self.bucket
+        week, rest = self.week, (product, self.ordered_as, status, disposition)
+        decided = self.decided
+        return {
+            LotPeriodTotals: [(WEEK, week, *rest, week), (1, self.day, *rest, week)],
+            LotDecidedTotals: []
+            if decided is None
+            else [(MONTH, month_of(decided), *rest, week), (1, decided, *rest, week)],
+            LotSupplierWeeks: [(supplier, week, *rest)],
+            LotPrefixWeeks: [(prefix, week, *rest) for prefix in prefixes(self.number)],
+        }
 
-    def periods(self) -> list[PeriodBucket]:
-        week, rest = self.week, self._rest()
-        return [(WEEK, week, *rest, week), (1, self.day, *rest, week)]
 
-    def decided_periods(self) -> list[PeriodBucket]:
-        if self.decided is None:
-            return []
-        week, rest = self.week, self._rest()
-        return [(MONTH, month_of(self.decided), *rest, week), (1, self.decided, *rest, week)]
-
-    def supplier_week(self) -> SupplierWeekBucket:
-        return (self.bucket[0], self.week, *self._rest())
+def prefixes(number: str) -> list[str]:
+    """The prefixes of a lot number LotPrefixWeeks counts it under."""
+    return [number[:length] for length in range(1, min(len(number), PREFIX_LENGTH) + 1)]
 
 
 def contribution(value: Callable[[str], Any]) -> Contribution:
@@ -166,6 +187,7 @@ def contribution(value: Callable[[str], Any]) -> Contribution:
         sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
         codes=reason_codes(value("reasons") or ()),
         decided=None if decided_at is None else day_of(decided_at),
+        number=value("lot_number"),
     )
 
 
@@ -180,12 +202,9 @@ class Deltas:
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
     reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
-    periods: dict[PeriodBucket, list[int]] = field(default_factory=dict)
-    period_reasons: Counter[tuple[PeriodBucket, str]] = field(default_factory=Counter)
-    decided: dict[PeriodBucket, list[int]] = field(default_factory=dict)
-    decided_reasons: Counter[tuple[tuple[Any, ...], str]] = field(default_factory=Counter)
-    supplier_weeks: dict[SupplierWeekBucket, list[int]] = field(default_factory=dict)
-    supplier_week_reasons: Counter[tuple[SupplierWeekBucket, str]] = field(default_factory=Counter)
+    # Per rollup by period: its rows' changes, and its reasons rows' (by code).
+    periods: dict[Any, dict[tuple[Any, ...], list[int]]] = field(default_factory=dict)
+    period_reasons: dict[Any, Counter[tuple[tuple[Any, ...], str]]] = field(default_factory=dict)
     # Lots flushed in this transaction and what they add now (the history of an attribute
     # set from a value never loaded, such as a new lot's decided_at, does not give it).
     seen: dict[Lot, "Contribution"] = field(default_factory=dict)
@@ -194,22 +213,19 @@ class Deltas:
 
     def add(self, part: Contribution, sign: int) -> None:
         _add_sums(self.totals, part.bucket, part.sums, sign)
-        periods, decided = part.periods(), part.decided_periods()
-        supplier_week = part.supplier_week()
-        for period in periods:
-            _add_sums(self.periods, period, part.sums, sign)
-        for period in decided:
-            _add_sums(self.decided, period, part.sums, sign)
-        _add_sums(self.supplier_weeks, supplier_week, part.sums, sign)
         product_bucket = part.bucket[1:]
         for code in part.codes:
             self.reasons[(product_bucket, code)] += sign
-            for period in periods:
-                self.period_reasons[(period, code)] += sign
-            for period in decided:
-                self.decided_reasons[(period[:-1], code)] += sign  # not by week received
-            self.supplier_week_reasons[(supplier_week, code)] += sign
         self.weekly[(part.week, *product_bucket)] += sign
+        for table, keys in part.rows().items():
+            totals = self.periods.setdefault(table, {})
+            reasons = self.period_reasons.setdefault(table, Counter())
+            positions = _REASON_POSITIONS[table]
+            for key in keys:
+                _add_sums(totals, key, part.sums, sign)
+                reason_key = key if positions is None else tuple(key[i] for i in positions)
+                for code in part.codes:
+                    reasons[(reason_key, code)] += sign
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
         collapsed: dict[ProductBucket, list[int]] = {}
@@ -352,7 +368,6 @@ _PRODUCT_BUCKET = _BUCKET[1:]
 _REASON_KEYS = (*_PRODUCT_BUCKET, "code")
 _WEEK_KEYS = ("week", *_PRODUCT_BUCKET)
 _PERIOD_KEYS = ("days", "period", "product", "ordered_as", "status", "disposition", "week")
-_SUPPLIER_WEEK_KEYS = ("supplier_id", "week", "product", "ordered_as", "status", "disposition")
 
 
 def _upsert_rows(
@@ -382,17 +397,13 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
     weekly = ((key, (n,)) for key, n in deltas.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
-    supplier_reasons = deltas.supplier_week_reasons
-    for table, keys, totals, counts in (
-        (LotPeriodTotals, _PERIOD_KEYS, deltas.periods, deltas.period_reasons),
-        (LotDecidedTotals, _PERIOD_KEYS, deltas.decided, deltas.decided_reasons),
-        (LotSupplierWeeks, _SUPPLIER_WEEK_KEYS, deltas.supplier_weeks, supplier_reasons),
-    ):
-        _upsert_rows(session, table, keys, TOTAL_FIELDS, totals.items())
+    for table, changes in deltas.periods.items():
+        keys = _key_names(table)
+        _upsert_rows(session, table, keys, TOTAL_FIELDS, changes.items())
         reasons = REASONS_OF[table]
-        reason_keys = [key for key in keys if hasattr(reasons, key)]
+        counts = deltas.period_reasons[table]
         by_code = (((*key, code), (n,)) for (key, code), n in counts.items())
-        _upsert_rows(session, reasons, (*reason_keys, "code"), ("lots",), by_code)
+        _upsert_rows(session, reasons, _key_names(reasons), ("lots",), by_code)
     return bump_version(session, deltas.products)
 
 
@@ -447,7 +458,7 @@ def rebuild_rollups(session: Executor) -> None:
     """Recompute every rollup from the lots (after a bulk load, or to repair drift)."""
     rebuild_source_rollups(session)
     rebuild_period_rollups(session)
-    rebuild_decided_and_supplier_rollups(session)
+    rebuild_filter_rollups(session)
     bump_version(session)
 
 
@@ -464,13 +475,14 @@ def _rebuild_from_lots(
     keys: Sequence[Any],
     names: Sequence[str],
     where: Any,
+    clear: bool = True,
 ) -> None:
-    """Fill ``totals`` and its reasons table with the lots of ``where`` grouped by ``keys``;
-    ``names`` names the ``fixed`` values (such as days = 1) and then the keys. The reasons
-    table takes the keys it has."""
+    """Fill ``totals`` and its reasons table (emptied first if ``clear``) with the lots of
+    ``where`` grouped by ``keys``; ``names`` names the ``fixed`` values (such as days = 1)
+    and then the keys. The reasons table takes the keys it has."""
     dialect = dialect_of(session)
     reasons = REASONS_OF[totals]
-    for table in (totals, reasons):
+    for table in (totals, reasons) if clear else ():
         session.execute(delete(table))
     session.execute(
         _insert(session, totals).from_select(
@@ -531,14 +543,21 @@ def rebuild_period_rollups(session: Executor) -> None:
     _by_day(session, LotPeriodTotals, Lot.received_at, WEEK)
 
 
-def rebuild_decided_and_supplier_rollups(session: Executor) -> None:
-    """Recompute LotDecidedTotals (as LotPeriodTotals, by decided_at) and LotSupplierWeeks
-    with their reasons from the lots."""
+def rebuild_filter_rollups(session: Executor) -> None:
+    """Recompute from the lots the rollups (and their reasons) that 0017 added:
+    LotDecidedTotals (as LotPeriodTotals, by decided_at), LotSupplierWeeks, LotPrefixWeeks."""
     _by_day(session, LotDecidedTotals, Lot.decided_at, MONTH)
     dialect = dialect_of(session)
-    keys = [Lot.supplier_id, week_expression(dialect), Lot.product, Lot.ordered_as]
-    keys += [Lot.status, Lot.disposition]
-    _rebuild_from_lots(session, LotSupplierWeeks, [], keys, _SUPPLIER_WEEK_KEYS, true())
+    rest = [week_expression(dialect), Lot.product, Lot.ordered_as, Lot.status, Lot.disposition]
+    names = _key_names(LotSupplierWeeks)
+    _rebuild_from_lots(session, LotSupplierWeeks, [], [Lot.supplier_id, *rest], names, true())
+    names = _key_names(LotPrefixWeeks)
+    for length in range(1, PREFIX_LENGTH + 1):
+        prefix = func.substr(Lot.lot_number, 1, literal_column(str(length)))  # as GROUP BY
+        where = func.length(Lot.lot_number) >= length
+        _rebuild_from_lots(
+            session, LotPrefixWeeks, [], [prefix, *rest], names, where, clear=length == 1
+        )
 
 
 def _codes_per_lot(dialect: str, keys: Sequence[Any], names: Sequence[str], where: Any) -> Any:

@@ -15,6 +15,8 @@ from app.dashboard.models import (
     LotDecidedTotals,
     LotPeriodReasons,
     LotPeriodTotals,
+    LotPrefixWeekReasons,
+    LotPrefixWeeks,
     LotProductTotals,
     LotReasonTotals,
     LotSupplierWeekReasons,
@@ -219,6 +221,8 @@ async def rollup_snapshot(
         "decided_reasons": LotDecidedReasons,
         "supplier_weeks": LotSupplierWeeks,
         "supplier_week_reasons": LotSupplierWeekReasons,
+        "prefix_weeks": LotPrefixWeeks,
+        "prefix_week_reasons": LotPrefixWeekReasons,
     }
     async with engine.connect() as connection:
         return {

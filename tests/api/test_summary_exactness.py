@@ -179,6 +179,10 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"q": "Ax"},
         {"decided_from": (START + timedelta(days=2)).isoformat()},
         {"supplier_id": suppliers[1], "ordered_as": "FFP2", "status": "accepted"},
+        {"q": "B"},  # prefixes up to PREFIX_LENGTH: LotPrefixWeeks without a range
+        {"q": "Ay-", "status": ["accepted", "on_hold"]},
+        {"q": "Bx-0", "ordered_as": "FFP2"},  # longer: the lots
+        {"q": "Bx", "product": "KN95", "disposition": "hold"},
     ]
     # Decided ranges (the lots were decided today, their moments are in the past): around
     # now at the first of a month, midnights, Mondays and any second, open at either end.
