@@ -87,9 +87,11 @@ class DataVersion(Base):
 
 
 class LotPeriodTotals(_Sums, Base):
-    """Per received day and per received week (``days`` 1 or 7; ``period`` its first day,
-    UTC; weeks start on Monday), product, ordered_as, status and disposition: received
-    ranges are read from whole weeks, then whole days, then the lots of a partial day."""
+    """Per received day, week and calendar month (``days`` 1, 7 or 31; ``period`` its first
+    day, UTC; weeks start on Monday), product, ordered_as, status and disposition: received
+    ranges are read from whole weeks (the weekly series) or months (totals and reasons), then
+    whole days, then the lots of a partial day. Rows by month are not by week received:
+    their ``week`` is their ``period``."""
 
     __tablename__ = "lot_period_totals"
 

@@ -123,12 +123,13 @@ class Rollup:
     reasons: Any
     moment: str  # "received" or "decided": the range split into its periods
     filters: frozenset[str]  # the filters it applies
-    grain: int  # its periods longer than a day: WEEK or MONTH
+    grain: int  # its longest periods (WEEK or MONTH), for totals and reasons
+    weekly_grain: int  # its longest periods by week received, for the weekly series
     by_day: bool  # whether it has periods of a day too
 
-    def span(self, filters: LotFilters) -> Span:
+    def span(self, filters: LotFilters, grain: int) -> Span:
         low, high = getattr(filters, f"{self.moment}_from"), getattr(filters, f"{self.moment}_to")
-        return split(low, high, self.grain, self.by_day)
+        return split(low, high, grain, self.by_day)
 
     def conditions(self, table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
         conditions = [*filters.source_conditions(table), period_conditions(table, span)]
@@ -145,29 +146,37 @@ class Rollup:
         return [replace(filters, **edge) for edge in edges]
 
 
-def _rollup(totals: Any, moment: str, grain: int, also: frozenset[str] = frozenset()) -> Rollup:
-    filters = _BUCKET_FILTERS | {f"{moment}_from", f"{moment}_to"} | also
+def _rollup(totals: Any, moment: str, grains: tuple[int, int], also: str = "") -> Rollup:
+    filters = _BUCKET_FILTERS | {f"{moment}_from", f"{moment}_to", also} - {""}
     by_day = totals is not LotSupplierWeeks
-    return Rollup(totals, REASONS_OF[totals], moment, filters, grain, by_day)
+    return Rollup(totals, REASONS_OF[totals], moment, frozenset(filters), *grains, by_day)
 
 
 # In order of preference.
 ROLLUPS = (
-    _rollup(LotPeriodTotals, "received", WEEK),
-    _rollup(LotDecidedTotals, "decided", MONTH),
-    _rollup(LotSupplierWeeks, "received", WEEK, frozenset({"supplier_id"})),
+    _rollup(LotPeriodTotals, "received", (MONTH, WEEK)),
+    _rollup(LotDecidedTotals, "decided", (MONTH, MONTH)),
+    _rollup(LotSupplierWeeks, "received", (WEEK, WEEK), "supplier_id"),
     # Every week (no range: the lots of partial weeks would be too many to read).
-    Rollup(LotPrefixWeeks, LotPrefixWeekReasons, "received", _BUCKET_FILTERS | {"q"}, WEEK, False),
+    Rollup(
+        LotPrefixWeeks, LotPrefixWeekReasons, "received", _BUCKET_FILTERS | {"q"}, WEEK, WEEK, False
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Plan:
+    """A rollup and the spans it reads: ``span`` for totals and reasons, ``weekly`` for
+    the weekly series (the same partial days at the ends)."""
+
     rollup: Rollup
     span: Span
+    weekly: Span
 
-    def conditions(self, table: Any, filters: LotFilters) -> list[ColumnElement[bool]]:
-        return self.rollup.conditions(table, filters, self.span)
+    def conditions(
+        self, table: Any, filters: LotFilters, weekly: bool = False
+    ) -> list[ColumnElement[bool]]:
+        return self.rollup.conditions(table, filters, self.weekly if weekly else self.span)
 
     def edges(self, filters: LotFilters) -> list[LotFilters]:
         return self.rollup.edges(filters, self.span)
@@ -181,5 +190,6 @@ def plan(filters: LotFilters, by: Sequence[str] = ()) -> Plan | None:
         return None
     for rollup in ROLLUPS:
         if used <= rollup.filters and all(hasattr(rollup.totals, name) for name in by):
-            return Plan(rollup, rollup.span(filters))
+            grains = (rollup.grain, rollup.weekly_grain)
+            return Plan(rollup, *(rollup.span(filters, grain) for grain in grains))
     return None

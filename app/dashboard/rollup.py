@@ -163,8 +163,13 @@ class Contribution:
         supplier, product, status, disposition = self.bucket
         week, rest = self.week, (product, self.ordered_as, status, disposition)
         decided = self.decided
+        month = month_of(self.day)
         return {
-            LotPeriodTotals: [(WEEK, week, *rest, week), (1, self.day, *rest, week)],
+            LotPeriodTotals: [
+                (WEEK, week, *rest, week),
+                (1, self.day, *rest, week),
+                (MONTH, month, *rest, month),  # by month: not by week (see models)
+            ],
             LotDecidedTotals: []
             if decided is None
             else [(MONTH, month_of(decided), *rest, week), (1, decided, *rest, week)],
@@ -505,48 +510,58 @@ def _rebuild_from_lots(
     )
 
 
-def _periods_from_days(session: Executor, totals: Any, grain: int) -> None:
+def _periods_from_days(session: Executor, totals: Any, grain: int, week_received: bool) -> None:
     """The rows of ``grain`` days (WEEK, MONTH) of a by-day table (LotPeriodTotals,
-    LotDecidedTotals and their reasons), summed from its rows of 1 day."""
+    LotDecidedTotals and their reasons), summed from its rows of 1 day (any already there
+    replaced). ``week_received``: whether they keep the week received (what the weekly
+    series reads), or carry their period's first day there (fewer rows)."""
     dialect = dialect_of(session)
     days: ColumnElement[int] = literal_column(str(grain))
     for table, fields in ((totals, TOTAL_FIELDS), (REASONS_OF[totals], ("lots",))):
+        session.execute(delete(table).where(table.days == grain))
         names = [
             column.name
             for column in table.__table__.primary_key.columns
             if column.name not in ("days", "period")
         ]
         start = (monday_expression if grain == WEEK else month_expression)(dialect, table.period)
-        by = [start, *(getattr(table, n) for n in names)]
+        keys = [start if n == "week" and not week_received else getattr(table, n) for n in names]
         session.execute(
             _insert(session, table).from_select(
                 ["days", "period", *names, *fields],
-                select(days, *by, *(func.sum(getattr(table, f)) for f in fields))
+                select(days, start, *keys, *(func.sum(getattr(table, f)) for f in fields))
                 .where(table.days == 1)
-                .group_by(*by),
+                .group_by(start, *keys),
             )
         )
 
 
-def _by_day(session: Executor, totals: Any, moment: Any, grain: int) -> None:
+def _by_day(session: Executor, totals: Any, moment: Any) -> None:
     dialect = dialect_of(session)
     keys = [day_expression(dialect, moment), Lot.product, Lot.ordered_as, Lot.status]
     keys += [Lot.disposition, week_expression(dialect)]
     day: ColumnElement[int] = literal_column("1")
     _rebuild_from_lots(session, totals, [day], keys, _PERIOD_KEYS, moment.is_not(None))
-    _periods_from_days(session, totals, grain)
 
 
 def rebuild_period_rollups(session: Executor) -> None:
     """Recompute LotPeriodTotals and LotPeriodReasons from the lots: the days from the
-    lots, the weeks from the days."""
-    _by_day(session, LotPeriodTotals, Lot.received_at, WEEK)
+    lots, the weeks and months from the days."""
+    _by_day(session, LotPeriodTotals, Lot.received_at)
+    _periods_from_days(session, LotPeriodTotals, WEEK, week_received=True)
+    rebuild_received_months(session)
+
+
+def rebuild_received_months(session: Executor) -> None:
+    """The rows of LotPeriodTotals and LotPeriodReasons by month (from their days)."""
+    _periods_from_days(session, LotPeriodTotals, MONTH, week_received=False)
 
 
 def rebuild_filter_rollups(session: Executor) -> None:
     """Recompute from the lots the rollups (and their reasons) that 0017 added:
     LotDecidedTotals (as LotPeriodTotals, by decided_at), LotSupplierWeeks, LotPrefixWeeks."""
-    _by_day(session, LotDecidedTotals, Lot.decided_at, MONTH)
+    _by_day(session, LotDecidedTotals, Lot.decided_at)
+    _periods_from_days(session, LotDecidedTotals, MONTH, week_received=True)
     dialect = dialect_of(session)
     rest = [week_expression(dialect), Lot.product, Lot.ordered_as, Lot.status, Lot.disposition]
     names = _key_names(LotSupplierWeeks)

@@ -187,7 +187,7 @@ async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
     if found is None:
         weeks = await _weekly(session, filters, None)
     else:
-        weeks = await _weekly(session, filters, found) if found.span.uses_rollup else {}
+        weeks = await _weekly(session, filters, found) if found.weekly.uses_rollup else {}
         for edge in found.edges(filters):
             for monday, counts in (await _weekly(session, edge, None)).items():
                 received, accepted, rejected = weeks.get(monday, (0, 0, 0))
@@ -206,7 +206,7 @@ async def _weekly(session: AsyncSession, filters: LotFilters, found: Plan | None
     if found is not None:
         table: Any = found.rollup.totals
         week, lots, status = table.week, table.lots, table.status
-        conditions = found.conditions(table, filters)
+        conditions = found.conditions(table, filters, weekly=True)
     elif filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         week, lots, status = LotWeekly.week, LotWeekly.lots, LotWeekly.status
         conditions = filters.source_conditions(LotWeekly)

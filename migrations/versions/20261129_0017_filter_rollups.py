@@ -1,5 +1,9 @@
-"""rollups by decided day and month, by supplier and week, by lot-number prefix and week
+"""rollups by decided day and month, by supplier and week, by lot-number prefix and week;
+received months
 
+lot_period_totals / lot_period_reasons: rows by calendar month too (days = 31, from the rows
+by day), so that long received ranges read months for totals and reasons (weeks only for the
+weekly series).
 lot_decided_totals / lot_decided_reasons: as lot_period_totals, by the day and calendar month
 each lot was last decided (lots never decided are not counted), the totals with the week it
 was received, so that decided ranges read whole months and days and only the lots of
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.dashboard.rollup import bump_version, rebuild_filter_rollups
+from app.dashboard.rollup import bump_version, rebuild_filter_rollups, rebuild_received_months
 
 revision: str = "0017"
 down_revision: str | None = "0015"
@@ -105,13 +109,16 @@ def upgrade() -> None:
                 ),
             )
     bind = op.get_bind()
+    rebuild_received_months(bind)
     rebuild_filter_rollups(bind)
     bump_version(bind)
     if bind.dialect.name == "postgresql":  # the planner's row estimates, at once
-        for name in _TABLES:
+        for name in (*_TABLES, "lot_period_totals", "lot_period_reasons"):
             bind.exec_driver_sql(f"ANALYZE {name}")
 
 
 def downgrade() -> None:
+    for name in ("lot_period_totals", "lot_period_reasons"):
+        op.execute(sa.text(f"DELETE FROM {name} WHERE days = 31"))  # noqa: S608 - constant
     for name in reversed(_TABLES):
         op.drop_table(name)
