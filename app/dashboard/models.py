@@ -189,11 +189,11 @@ class LotSupplierWeekReasons(Base):
 class LotPrefixWeeks(_Sums, Base):
     """Per lot-number prefix of 1 to PREFIX_LENGTH characters (app.dashboard.rollup; each
     lot counts once under each of its prefixes), week received, product, ordered_as, status
-    and disposition: a short prefix (``q=TR``) matches too many lots to read them."""
+    and disposition: a short prefix (``q=TR``, ``q=TR-202``) matches too many lots to read."""
 
     __tablename__ = "lot_prefix_weeks"
 
-    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)
     product: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -202,12 +202,12 @@ class LotPrefixWeeks(_Sums, Base):
 
 
 class LotPrefixWeekReasons(Base):
-    """Reason code counts in the keys of LotPrefixWeeks."""
+    """Reason code counts in the keys of LotPrefixWeeks but the week (prefixes are read
+    over every week)."""
 
     __tablename__ = "lot_prefix_week_reasons"
 
-    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
-    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     product: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -102,13 +102,12 @@ def period_conditions(table: Any, span: Span) -> ColumnElement[bool]:
     pieces: list[ColumnElement[bool]] = []
     if span.whole is not None:
         start, end = span.whole
-        by_day = hasattr(table, "days")  # LotSupplierWeeks: weeks only
-        period = table.period if by_day else table.week
+        by_day = hasattr(table, "days")  # LotSupplierWeeks, LotPrefixWeeks: weeks only
         whole = [table.days == span.grain] if by_day else []
         if start is not None:
-            whole.append(period >= start)
+            whole.append((table.period if by_day else table.week) >= start)
         if end is not None:
-            whole.append(period < end)
+            whole.append((table.period if by_day else table.week) < end)
         pieces.append(and_(true(), *whole))
     for start, end in span.days:
         pieces.append(and_(table.days == 1, table.period >= start, table.period < end))

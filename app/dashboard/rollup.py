@@ -90,7 +90,7 @@ REASONS_OF: Mapping[Any, Any] = {
 }
 # LotPrefixWeeks counts each lot under its lot number's first 1, 2, ... PREFIX_LENGTH
 # characters.
-PREFIX_LENGTH = 3
+PREFIX_LENGTH = 8
 
 
 def _key_names(table: Any) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ was received, so that decided ranges read whole months and days and only the lot
 partial days.
 lot_supplier_weeks / lot_supplier_week_reasons: per supplier and week received, so that a
 supplier's summary reads its weeks instead of its lots. lot_prefix_weeks /
-lot_prefix_week_reasons: per lot-number prefix of 1 to 3 characters and week received, so
-that a short prefix (q=TR: 84,000 of 1,000,000 seeded lots) does not read its lots. Filled
+lot_prefix_week_reasons: per lot-number prefix of 1 to 8 characters and week received (the
+reasons not by week), so that a short prefix (q=TR or q=TR-202: 84,000 of 1,000,000 seeded
+lots) does not read its lots. Filled
 here from the lots.
 
 Revision ID: 0017
@@ -90,19 +91,20 @@ def upgrade() -> None:
         )
     for leading, column_type, tables in (
         ("supplier_id", sa.Integer(), "supplier"),
-        ("prefix", sa.String(length=3), "prefix"),
+        ("prefix", sa.String(length=8), "prefix"),
     ):
         for name, reasons in ((f"lot_{tables}_weeks", False), (f"lot_{tables}_week_reasons", True)):
+            by_week = not reasons or tables == "supplier"  # prefix reasons: every week at once
             op.create_table(
                 name,
                 sa.Column(leading, column_type, autoincrement=False, nullable=False),
-                sa.Column("week", sa.Date(), nullable=False),
+                *([sa.Column("week", sa.Date(), nullable=False)] if by_week else []),
                 *_bucket(),
                 *([sa.Column("code", sa.String(length=60), nullable=False)] if reasons else []),
                 *_sums(not reasons),
                 sa.PrimaryKeyConstraint(
                     leading,
-                    "week",
+                    *(["week"] if by_week else []),
                     *bucket,
                     *(["code"] if reasons else []),
                     name=op.f(f"pk_{name}"),

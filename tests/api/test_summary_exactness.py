@@ -45,8 +45,11 @@ class Writer:
         self.numbers = 0
 
     def number(self) -> str:
+        """Lot numbers longer and shorter than PREFIX_LENGTH (8)."""
         self.numbers += 1
-        return f"{self.rng.choice('AB')}{self.rng.choice('xy')}-{self.numbers:04d}"
+        if self.rng.random() < 0.1:
+            return f"{self.rng.choice('AB')}{self.numbers}"
+        return f"{self.rng.choice('AB')}{self.rng.choice('xy')}-{self.numbers:08d}"
 
     async def lot(self) -> None:
         product, ordered_as = self.rng.choice(PRODUCTS)
@@ -181,8 +184,9 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"supplier_id": suppliers[1], "ordered_as": "FFP2", "status": "accepted"},
         {"q": "B"},  # prefixes up to PREFIX_LENGTH: LotPrefixWeeks without a range
         {"q": "Ay-", "status": ["accepted", "on_hold"]},
-        {"q": "Bx-0", "ordered_as": "FFP2"},  # longer: the lots
+        {"q": "Bx-00000", "ordered_as": "FFP2"},
         {"q": "Bx", "product": "KN95", "disposition": "hold"},
+        {"q": "Ax-000000"},  # longer: the lots
     ]
     # Decided ranges (the lots were decided today, their moments are in the past): around
     # now at the first of a month, midnights, Mondays and any second, open at either end.
