@@ -87,6 +87,7 @@ def combinations(supplier: int, manufacturer: int) -> list[tuple[str, Params]]:
         ("q long prefix", {"q": "CN-2024-0071"}),
         ("q country-year prefix", {"q": "DE-2023"}),
         ("q country prefix", {"q": "TR"}),
+        ("q country-decade prefix", {"q": "TR-202"}),
         ("q country prefix + received month", {**MONTH, "q": "CN"}),
         ("decided month", DECIDED_MONTH),
         ("decided since (open end)", DECIDED_SINCE),

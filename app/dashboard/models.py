@@ -186,14 +186,19 @@ class LotSupplierWeekReasons(Base):
     lots: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# Byte order on PostgreSQL, so that the primary key serves LIKE 'prefix%'.
+_PREFIX = String(8).with_variant(String(8, collation="C"), "postgresql")
+
+
 class LotPrefixWeeks(_Sums, Base):
-    """Per lot-number prefix of 1 to PREFIX_LENGTH characters (app.dashboard.rollup; each
-    lot counts once under each of its prefixes), week received, product, ordered_as, status
-    and disposition: a short prefix (``q=TR``, ``q=TR-202``) matches too many lots to read."""
+    """Per first PREFIX_LENGTH (8) characters of the lot number (app.dashboard.rollup),
+    week received, product, ordered_as, status and disposition: a lot-number prefix up to
+    that long (``q=TR``, ``q=TR-202``) reads the rows of the prefixes it starts, not the
+    lots it matches (too many to read)."""
 
     __tablename__ = "lot_prefix_weeks"
 
-    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    prefix: Mapped[str] = mapped_column(_PREFIX, primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)
     product: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -207,7 +212,7 @@ class LotPrefixWeekReasons(Base):
 
     __tablename__ = "lot_prefix_week_reasons"
 
-    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    prefix: Mapped[str] = mapped_column(_PREFIX, primary_key=True)
     product: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -25,7 +25,7 @@ from app.dashboard.models import (
     LotSupplierWeeks,
 )
 from app.dashboard.rollup import MONTH, PREFIX_LENGTH, REASONS_OF, WEEK, day_of, monday_of, month_of
-from app.lots.query import LotFilters
+from app.lots.query import LotFilters, lot_number_prefix
 
 _PRODUCT_FILTERS = frozenset({"status", "disposition", "product"})
 _BUCKET_FILTERS = _PRODUCT_FILTERS | {"ordered_as"}
@@ -130,12 +130,14 @@ class Rollup:
         low, high = getattr(filters, f"{self.moment}_from"), getattr(filters, f"{self.moment}_to")
         return split(low, high, grain, self.by_day)
 
-    def conditions(self, table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, table: Any, filters: LotFilters, span: Span, dialect: str
+    ) -> list[ColumnElement[bool]]:
         conditions = [*filters.source_conditions(table), period_conditions(table, span)]
         if filters.ordered_as is not None:
             conditions.append(table.ordered_as == filters.ordered_as)
-        if filters.q is not None:
-            conditions.append(table.prefix == filters.q)
+        if filters.q is not None:  # the lot numbers that start with q start the same
+            conditions.append(lot_number_prefix(filters.q, dialect, table.prefix))
         return conditions
 
     def edges(self, filters: LotFilters, span: Span) -> list[LotFilters]:
@@ -173,9 +175,10 @@ class Plan:
     weekly: Span
 
     def conditions(
-        self, table: Any, filters: LotFilters, weekly: bool = False
+        self, table: Any, filters: LotFilters, dialect: str, weekly: bool = False
     ) -> list[ColumnElement[bool]]:
-        return self.rollup.conditions(table, filters, self.weekly if weekly else self.span)
+        span = self.weekly if weekly else self.span
+        return self.rollup.conditions(table, filters, span, dialect)
 
     def edges(self, filters: LotFilters) -> list[LotFilters]:
         return self.rollup.edges(filters, self.span)

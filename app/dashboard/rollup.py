@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
-from typing import Any
+from operator import add, itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     TIMESTAMP,
@@ -88,8 +89,7 @@ REASONS_OF: Mapping[Any, Any] = {
     LotSupplierWeeks: LotSupplierWeekReasons,
     LotPrefixWeeks: LotPrefixWeekReasons,
 }
-# LotPrefixWeeks counts each lot under its lot number's first 1, 2, ... PREFIX_LENGTH
-# characters.
+# LotPrefixWeeks counts each lot under its lot number's first PREFIX_LENGTH characters.
 PREFIX_LENGTH = 8
 
 
@@ -99,11 +99,11 @@ def _key_names(table: Any) -> tuple[str, ...]:
     return (*(n for n in names if n != "code"), *(n for n in names if n == "code"))
 
 
-# Where the reasons table's key is in its totals' key (None: the same key).
-_REASON_POSITIONS: Mapping[Any, tuple[int, ...] | None] = {
-    table: None
+# The key of a reasons table's row from its totals' key (the same, or some of its parts).
+_REASON_KEY: Mapping[Any, Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {
+    table: (lambda key: key)
     if _key_names(reasons)[:-1] == _key_names(table)
-    else tuple(_key_names(table).index(name) for name in _key_names(reasons)[:-1])
+    else itemgetter(*(_key_names(table).index(name) for name in _key_names(reasons)[:-1]))
     for table, reasons in REASONS_OF.items()
 }
 
@@ -142,24 +142,22 @@ def reason_code_text(reasons: Iterable[Mapping[str, Any]]) -> str:
     return ",".join(sorted(reason_codes(reasons)))
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """What one lot adds to the rollups."""
+class Place(NamedTuple):
+    """Where a lot counts in the rollups: everything about it but its sums."""
 
     bucket: Bucket
     day: date
     ordered_as: str
-    sums: tuple[int, ...]
     codes: frozenset[str]
-    decided: date | None = None  # the day it was last decided
-    number: str = ""  # the lot number
+    decided: date | None  # the day it was last decided
+    prefix: str  # the start of its lot number (LotPrefixWeeks)
 
     @property
     def week(self) -> date:
         return monday_of(self.day)
 
     def rows(self) -> dict[Any, list[tuple[Any, ...]]]:
-        """The keys of the rows it adds to, in each rollup by period (PERIOD_ROLLUPS)."""
+        """The keys of the rows it adds to, in each rollup by period (REASONS_OF)."""
         supplier, product, status, disposition = self.bucket
         week, rest = self.week, (product, self.ordered_as, status, disposition)
         decided = self.decided
@@ -174,71 +172,97 @@ class Contribution:
             if decided is None
             else [(MONTH, month_of(decided), *rest, week), (1, decided, *rest, week)],
             LotSupplierWeeks: [(supplier, week, *rest)],
-            LotPrefixWeeks: [(prefix, week, *rest) for prefix in prefixes(self.number)],
+            LotPrefixWeeks: [(self.prefix, week, *rest)],
         }
 
 
-def prefixes(number: str) -> list[str]:
-    """The prefixes of a lot number LotPrefixWeeks counts it under."""
-    return [number[:length] for length in range(1, min(len(number), PREFIX_LENGTH) + 1)]
+@dataclass(frozen=True)
+class Contribution:
+    """What one lot adds to the rollups."""
+
+    place: Place
+    sums: tuple[int, ...]
+
+    @property
+    def bucket(self) -> Bucket:
+        return self.place.bucket
 
 
 def contribution(value: Callable[[str], Any]) -> Contribution:
     decided_at = value("decided_at")
-    return Contribution(
+    place = Place(
         bucket=(value("supplier_id"), value("product"), value("status"), value("disposition")),
         day=day_of(value("received_at")),
         ordered_as=value("ordered_as"),
-        sums=(1, *(int(value(attribute) or 0) for attribute in SUMS.values())),
         codes=reason_codes(value("reasons") or ()),
         decided=None if decided_at is None else day_of(decided_at),
-        number=value("lot_number"),
+        prefix=value("lot_number")[:PREFIX_LENGTH],
     )
+    return Contribution(place, (1, *(int(value(attribute) or 0) for attribute in SUMS.values())))
 
 
-def _add_sums(totals: dict[Any, list[int]], key: Any, sums: Sequence[int], sign: int) -> None:
-    current = totals.setdefault(key, [0] * len(TOTAL_FIELDS))
-    for index, amount in enumerate(sums):
-        current[index] += sign * amount
+def _add_sums(totals: dict[Any, list[int]], key: Any, signed: Sequence[int]) -> None:
+    """Add ``signed`` (sums, possibly negated) to the row of ``key``."""
+    current = totals.get(key)
+    totals[key] = list(signed) if current is None else list(map(add, current, signed))
 
 
 @dataclass
-class Deltas:
+class Rows:
+    """Changes to the rollups' rows."""
+
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
     reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
     # Per rollup by period: its rows' changes, and its reasons rows' (by code).
     periods: dict[Any, dict[tuple[Any, ...], list[int]]] = field(default_factory=dict)
     period_reasons: dict[Any, Counter[tuple[tuple[Any, ...], str]]] = field(default_factory=dict)
-    # Lots flushed in this transaction and what they add now (the history of an attribute
-    # set from a value never loaded, such as a new lot's decided_at, does not give it).
-    seen: dict[Lot, "Contribution"] = field(default_factory=dict)
-    changed: bool = False
-    products: set[str] = field(default_factory=set)  # of the lots that changed
 
-    def add(self, part: Contribution, sign: int) -> None:
-        _add_sums(self.totals, part.bucket, part.sums, sign)
-        product_bucket = part.bucket[1:]
-        for code in part.codes:
-            self.reasons[(product_bucket, code)] += sign
-        self.weekly[(part.week, *product_bucket)] += sign
-        for table, keys in part.rows().items():
+    def add(self, place: Place, sums: Sequence[int]) -> None:
+        """Lots counting at ``place`` added (``sums[0]`` of them; removed if negative)."""
+        lots = sums[0]
+        _add_sums(self.totals, place.bucket, sums)
+        product_bucket = place.bucket[1:]
+        for code in place.codes:
+            self.reasons[(product_bucket, code)] += lots
+        self.weekly[(place.week, *product_bucket)] += lots
+        for table, keys in place.rows().items():
             totals = self.periods.setdefault(table, {})
             reasons = self.period_reasons.setdefault(table, Counter())
-            positions = _REASON_POSITIONS[table]
+            reason_key = _REASON_KEY[table]
             for key in keys:
-                _add_sums(totals, key, part.sums, sign)
-                reason_key = key if positions is None else tuple(key[i] for i in positions)
-                for code in part.codes:
-                    reasons[(reason_key, code)] += sign
+                _add_sums(totals, key, sums)
+                for code in place.codes:
+                    reasons[(reason_key(key), code)] += lots
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
         collapsed: dict[ProductBucket, list[int]] = {}
         for bucket, sums in self.totals.items():
-            current = collapsed.setdefault(bucket[1:], [0] * len(TOTAL_FIELDS))
-            for index, amount in enumerate(sums):
-                current[index] += amount
+            _add_sums(collapsed, bucket[1:], sums)
         return collapsed
+
+
+@dataclass
+class Deltas:
+    # What the lots that changed add, less what they added before, summed per place: many
+    # lots share one (a bulk decision notes thousands), each expanded into rows once.
+    places: dict[Place, list[int]] = field(default_factory=dict)
+    # Lots flushed in this transaction and what they add now (the history of an attribute
+    # set from a value never loaded, such as a new lot's decided_at, does not give it).
+    seen: dict[Lot, Contribution] = field(default_factory=dict)
+    changed: bool = False
+    products: set[str] = field(default_factory=set)  # of the lots that changed
+
+    def add(self, part: Contribution, sign: int) -> None:
+        signed = part.sums if sign == 1 else tuple(-amount for amount in part.sums)
+        _add_sums(self.places, part.place, signed)
+
+    def rows(self) -> Rows:
+        rows = Rows()
+        for place, sums in self.places.items():
+            if any(sums):
+                rows.add(place, sums)
+        return rows
 
 
 def _previous(state: InstanceState[Lot], name: str) -> Any:
@@ -394,20 +418,19 @@ def _upsert_rows(
 
 def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     """Write the changes to the rollups; the data versions they moved to, by name."""
-    _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, deltas.totals.items())
+    rows = deltas.rows()
+    _upsert_rows(session, LotTotals, _BUCKET, TOTAL_FIELDS, rows.totals.items())
     _upsert_rows(
-        session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, deltas.product_totals().items()
+        session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, rows.product_totals().items()
     )
-    reasons = (((*bucket, code), (n,)) for (bucket, code), n in deltas.reasons.items())
+    reasons = (((*bucket, code), (n,)) for (bucket, code), n in rows.reasons.items())
     _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
-    weekly = ((key, (n,)) for key, n in deltas.weekly.items())
+    weekly = ((key, (n,)) for key, n in rows.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
-    for table, changes in deltas.periods.items():
-        keys = _key_names(table)
-        _upsert_rows(session, table, keys, TOTAL_FIELDS, changes.items())
+    for table, changes in rows.periods.items():
+        _upsert_rows(session, table, _key_names(table), TOTAL_FIELDS, changes.items())
         reasons = REASONS_OF[table]
-        counts = deltas.period_reasons[table]
-        by_code = (((*key, code), (n,)) for (key, code), n in counts.items())
+        by_code = (((*key, code), (n,)) for (key, code), n in rows.period_reasons[table].items())
         _upsert_rows(session, reasons, _key_names(reasons), ("lots",), by_code)
     return bump_version(session, deltas.products)
 
@@ -480,14 +503,13 @@ def _rebuild_from_lots(
     keys: Sequence[Any],
     names: Sequence[str],
     where: Any,
-    clear: bool = True,
 ) -> None:
-    """Fill ``totals`` and its reasons table (emptied first if ``clear``) with the lots of
-    ``where`` grouped by ``keys``; ``names`` names the ``fixed`` values (such as days = 1)
+    """Fill ``totals`` and its reasons table (emptied first) with the lots of ``where``
+    grouped by ``keys``; ``names`` names the ``fixed`` values (such as days = 1)
     and then the keys. The reasons table takes the keys it has."""
     dialect = dialect_of(session)
     reasons = REASONS_OF[totals]
-    for table in (totals, reasons) if clear else ():
+    for table in (totals, reasons):
         session.execute(delete(table))
     session.execute(
         _insert(session, totals).from_select(
@@ -566,13 +588,9 @@ def rebuild_filter_rollups(session: Executor) -> None:
     rest = [week_expression(dialect), Lot.product, Lot.ordered_as, Lot.status, Lot.disposition]
     names = _key_names(LotSupplierWeeks)
     _rebuild_from_lots(session, LotSupplierWeeks, [], [Lot.supplier_id, *rest], names, true())
+    prefix = func.substr(Lot.lot_number, 1, literal_column(str(PREFIX_LENGTH)))  # as GROUP BY
     names = _key_names(LotPrefixWeeks)
-    for length in range(1, PREFIX_LENGTH + 1):
-        prefix = func.substr(Lot.lot_number, 1, literal_column(str(length)))  # as GROUP BY
-        where = func.length(Lot.lot_number) >= length
-        _rebuild_from_lots(
-            session, LotPrefixWeeks, [], [prefix, *rest], names, where, clear=length == 1
-        )
+    _rebuild_from_lots(session, LotPrefixWeeks, [], [prefix, *rest], names, true())
 
 
 def _codes_per_lot(dialect: str, keys: Sequence[Any], names: Sequence[str], where: Any) -> Any:

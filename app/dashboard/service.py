@@ -101,7 +101,8 @@ async def grouped_totals(
         table = found.rollup.totals
         sums = [_total(getattr(table, name), name) for name in fields]
         keys = [getattr(table, name) for name in by]
-        query = select(*keys, *sums).where(*found.conditions(table, filters)).group_by(*keys)
+        conditions = found.conditions(table, filters, _dialect(session))
+        query = select(*keys, *sums).where(*conditions).group_by(*keys)
         rows.extend(await session.execute(query))
     for edge in found.edges(filters):
         rows.extend(await _grouped_totals(session, edge, by, fields))
@@ -149,7 +150,8 @@ async def reason_counts(session: AsyncSession, filters: LotFilters) -> Counter[s
     counts: Counter[str] = Counter()
     if found.span.uses_rollup:
         table = found.rollup.reasons
-        counts = await _rollup_reasons(session, table, found.conditions(table, filters))
+        conditions = found.conditions(table, filters, _dialect(session))
+        counts = await _rollup_reasons(session, table, conditions)
     for edge in found.edges(filters):
         counts.update(await _lot_reasons(session, edge))
     return counts
@@ -206,7 +208,7 @@ async def _weekly(session: AsyncSession, filters: LotFilters, found: Plan | None
     if found is not None:
         table: Any = found.rollup.totals
         week, lots, status = table.week, table.lots, table.status
-        conditions = found.conditions(table, filters, weekly=True)
+        conditions = found.conditions(table, filters, _dialect(session), weekly=True)
     elif filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         week, lots, status = LotWeekly.week, LotWeekly.lots, LotWeekly.status
         conditions = filters.source_conditions(LotWeekly)

@@ -10,9 +10,10 @@ was received, so that decided ranges read whole months and days and only the lot
 partial days.
 lot_supplier_weeks / lot_supplier_week_reasons: per supplier and week received, so that a
 supplier's summary reads its weeks instead of its lots. lot_prefix_weeks /
-lot_prefix_week_reasons: per lot-number prefix of 1 to 8 characters and week received (the
+lot_prefix_week_reasons: per first 8 characters of the lot number and week received (the
 reasons not by week), so that a short prefix (q=TR or q=TR-202: 84,000 of 1,000,000 seeded
-lots) does not read its lots. Filled
+lots) reads the rows of the 8-character prefixes it starts (LIKE, served by the primary key
+in the "C" collation) instead of its lots. Filled
 here from the lots.
 
 Revision ID: 0017
@@ -71,7 +72,10 @@ def _sums(with_sums: bool) -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
+    bind = op.get_bind()
     bucket = ("product", "ordered_as", "status", "disposition")
+    # Byte order on PostgreSQL, so that the primary key serves LIKE 'prefix%'.
+    collation = "C" if bind.dialect.name == "postgresql" else None
     for name, reasons in (("lot_decided_totals", False), ("lot_decided_reasons", True)):
         op.create_table(
             name,
@@ -91,7 +95,7 @@ def upgrade() -> None:
         )
     for leading, column_type, tables in (
         ("supplier_id", sa.Integer(), "supplier"),
-        ("prefix", sa.String(length=8), "prefix"),
+        ("prefix", sa.String(length=8, collation=collation), "prefix"),
     ):
         for name, reasons in ((f"lot_{tables}_weeks", False), (f"lot_{tables}_week_reasons", True)):
             by_week = not reasons or tables == "supplier"  # prefix reasons: every week at once
@@ -110,7 +114,6 @@ def upgrade() -> None:
                     name=op.f(f"pk_{name}"),
                 ),
             )
-    bind = op.get_bind()
     rebuild_received_months(bind)
     rebuild_filter_rollups(bind)
     bump_version(bind)

@@ -186,7 +186,7 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"q": "Ay-", "status": ["accepted", "on_hold"]},
         {"q": "Bx-00000", "ordered_as": "FFP2"},
         {"q": "Bx", "product": "KN95", "disposition": "hold"},
-        {"q": "Ax-000000"},  # longer: the lots
+        {"q": "Ax-000000"},  # longer than PREFIX_LENGTH: the lots
     ]
     # Decided ranges (the lots were decided today, their moments are in the past): around
     # now at the first of a month, midnights, Mondays and any second, open at either end.
