@@ -11,7 +11,7 @@ bulk loads that bypass both (the seed) call rebuild_rollups.
 """
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -207,33 +207,41 @@ def _add_sums(totals: dict[Any, list[int]], key: Any, signed: Sequence[int]) -> 
     totals[key] = list(signed) if current is None else list(map(add, current, signed))
 
 
+Codes = frozenset[str]
+
+
 @dataclass
 class Rows:
-    """Changes to the rollups' rows."""
+    """Changes to the rollups' rows (reasons by key and set of codes: one count for a lot
+    however many codes it has, split by code at the end, by_code)."""
 
     totals: dict[Bucket, list[int]] = field(default_factory=dict)
-    reasons: Counter[tuple[ProductBucket, str]] = field(default_factory=Counter)
+    reasons: Counter[tuple[ProductBucket, Codes]] = field(default_factory=Counter)
     weekly: Counter[WeekBucket] = field(default_factory=Counter)
-    # Per rollup by period: its rows' changes, and its reasons rows' (by code).
-    periods: dict[Any, dict[tuple[Any, ...], list[int]]] = field(default_factory=dict)
-    period_reasons: dict[Any, Counter[tuple[tuple[Any, ...], str]]] = field(default_factory=dict)
+    # Per rollup by period: its rows' changes, and its reasons rows'.
+    periods: defaultdict[Any, dict[tuple[Any, ...], list[int]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    period_reasons: defaultdict[Any, Counter[tuple[tuple[Any, ...], Codes]]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
 
     def add(self, place: Place, sums: Sequence[int]) -> None:
         """Lots counting at ``place`` added (``sums[0]`` of them; removed if negative)."""
-        lots = sums[0]
+        lots, codes = sums[0], place.codes
         _add_sums(self.totals, place.bucket, sums)
         product_bucket = place.bucket[1:]
-        for code in place.codes:
-            self.reasons[(product_bucket, code)] += lots
+        if codes:
+            self.reasons[(product_bucket, codes)] += lots
         self.weekly[(place.week, *product_bucket)] += lots
         for table, keys in place.rows().items():
-            totals = self.periods.setdefault(table, {})
-            reasons = self.period_reasons.setdefault(table, Counter())
-            reason_key = _REASON_KEY[table]
+            totals = self.periods[table]
             for key in keys:
                 _add_sums(totals, key, sums)
-                for code in place.codes:
-                    reasons[(reason_key(key), code)] += lots
+            if codes:
+                reasons = self.period_reasons[table]
+                for key in keys:
+                    reasons[(key, codes)] += lots
 
     def product_totals(self) -> dict[ProductBucket, list[int]]:
         collapsed: dict[ProductBucket, list[int]] = {}
@@ -416,6 +424,21 @@ def _upsert_rows(
         executor.execute(_upsert(executor, table, keys, fields), rows)
 
 
+def by_code(
+    counts: Counter[tuple[tuple[Any, ...], Codes]], table: Any = None
+) -> list[tuple[tuple[Any, ...], tuple[int]]]:
+    """Counts by key and set of codes as rows of a reasons table: (key + code, (lots,))
+    (the key cut to the reasons table's of ``table``, a rollup by period)."""
+    reason_key = _REASON_KEY[table] if table is not None else None
+    found: Counter[tuple[Any, ...]] = Counter()
+    for (key, codes), lots in counts.items():
+        if lots:
+            cut = key if reason_key is None else reason_key(key)
+            for code in codes:
+                found[(*cut, code)] += lots
+    return [(key, (lots,)) for key, lots in found.items()]
+
+
 def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     """Write the changes to the rollups; the data versions they moved to, by name."""
     rows = deltas.rows()
@@ -423,15 +446,13 @@ def apply_deltas(session: Session, deltas: Deltas) -> dict[str, int]:
     _upsert_rows(
         session, LotProductTotals, _PRODUCT_BUCKET, TOTAL_FIELDS, rows.product_totals().items()
     )
-    reasons = (((*bucket, code), (n,)) for (bucket, code), n in rows.reasons.items())
-    _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), reasons)
+    _upsert_rows(session, LotReasonTotals, _REASON_KEYS, ("lots",), by_code(rows.reasons))
     weekly = ((key, (n,)) for key, n in rows.weekly.items())
     _upsert_rows(session, LotWeekly, _WEEK_KEYS, ("lots",), weekly)
     for table, changes in rows.periods.items():
         _upsert_rows(session, table, _key_names(table), TOTAL_FIELDS, changes.items())
-        reasons = REASONS_OF[table]
-        by_code = (((*key, code), (n,)) for (key, code), n in rows.period_reasons[table].items())
-        _upsert_rows(session, reasons, _key_names(reasons), ("lots",), by_code)
+        reasons, counts = REASONS_OF[table], rows.period_reasons[table]
+        _upsert_rows(session, reasons, _key_names(reasons), ("lots",), by_code(counts, table))
     return bump_version(session, deltas.products)
 
 
