@@ -1,13 +1,23 @@
 """Keep the dashboard totals in step with the lots, inside the writing transaction.
 
-After every flush the lots that changed are compared with their previous state; the
-difference (one lot leaving one bucket and entering another) is collected on the
-session and written, sorted by key so concurrent writers lock rows in the same order,
-just before commit, together with a bump of the data version. A rollback drops it.
+What they are for: a summary or scorecard reads a few thousand rollup rows instead of up
+to a million lots (app/dashboard/service.py and periods.py say which filters read which).
+The rollups: totals by source (LotTotals, LotProductTotals, LotReasonTotals, LotWeekly) and
+the rollups by period (REASONS_OF: by received day/week/month, by decided day/month, by
+supplier and week, by lot-number prefix and week; each with its reason counts).
+
+How they stay exact: each lot counts at one Place (its bucket, days, codes, prefix) with
+its sums (a Contribution). After every flush the lots that changed are compared with their
+previous state (or with what they added at an earlier flush of the same transaction:
+``Deltas.seen``); the difference, summed per place, is expanded into rollup rows and
+written, sorted by key so concurrent writers lock rows in the same order, just before
+commit, together with a bump of the data version. A rollback drops it.
 
 This covers every ORM write to a lot (every service goes through the ORM and
 refresh_decision). Bulk decisions (imports) report each lot through note_lot_change;
-bulk loads that bypass both (the seed) call rebuild_rollups.
+bulk loads that bypass both (the seed, migrations) call rebuild_rollups (or the part of it
+they add). tests/api/test_summary_exactness.py checks every read path against the lots,
+and the rollups kept write by write against a rebuild.
 """
 
 import time

@@ -2,11 +2,12 @@
 
 Filters a rollup can apply are answered from the rollup tables: supplier, product,
 status and disposition from the totals by source; product, ordered_as, status,
-disposition and a received range, or a decided range, from the totals by day and week,
-with the lots of the partial days at the ends; a supplier with those from its totals by
-week, with its lots of the partial weeks (app/dashboard/periods.py). Other filters
-(manufacturer, lot number, received and decided ranges together) aggregate the matching
-lots, which those filters' indexes keep to the rows concerned.
+disposition and a received range, or a decided range, from the totals by day, week and
+month, with the lots of the partial days at the ends; a supplier with those from its totals
+by week, with its lots of the partial weeks; a lot-number prefix of up to 8 characters from
+the totals by prefix (app/dashboard/periods.py). Other filters (manufacturer, longer
+prefixes, a prefix or a supplier with others, received and decided ranges together)
+aggregate the matching lots, which those filters' indexes keep to the rows concerned.
 """
 
 from collections import Counter
