@@ -190,8 +190,22 @@ def plan(filters: LotFilters, by: Sequence[str] = ()) -> Plan | None:
     used = filters.used()
     if used <= _PRODUCT_FILTERS or len(filters.q or "") > PREFIX_LENGTH:
         return None
+    if "supplier_id" in by and filters.supplier_id is None and _short(filters):
+        return None
     for rollup in ROLLUPS:
         if used <= rollup.filters and all(hasattr(rollup.totals, name) for name in by):
             grains = (rollup.grain, rollup.weekly_grain)
             return Plan(rollup, *(rollup.span(filters, grain) for grain in grains))
     return None
+
+
+# Every supplier's weeks (scorecards without a supplier) cost more than the lots of a range
+# shorter than this, and the lots of its partial weeks at the ends are many (measured on
+# 1,000,000 lots: a received month 77 ms from the lots, 171 ms from the weeks; a year about
+# even; everything since 2020 1,044 ms against 567 ms).
+_EVERY_SUPPLIER_FROM = timedelta(days=300)
+
+
+def _short(filters: LotFilters) -> bool:
+    low, high = filters.received_from, filters.received_to
+    return low is not None and high is not None and high - low < _EVERY_SUPPLIER_FROM

@@ -4,6 +4,7 @@ Python from the lots, for filters answered from each rollup, from partial days, 
 the lots; and the rollups kept write by write equal a rebuild."""
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.api.test_decisions import FFP2_TYPE_EXAM, KN95_TEST_REPORT, lab, meas
 from tests.api.test_decisions import visual as visual_inspection
 
 SEED = 20261129
+STATUS_COUNTS = ("accepted", "restricted", "rejected", "on_hold", "suspect")
 START = datetime(2020, 3, 2, tzinfo=UTC)  # a Monday
 SPAN = timedelta(days=40)
 PASSING = measurements(filtration_efficiency_pct=97.0, total_inward_leakage_pct=3.0)
@@ -233,4 +235,20 @@ async def test_every_summary_equals_the_lots_after_random_writes(
         response = await admin.get("/dashboard/summary", params=params)
         assert response.status_code == 200, response.text
         assert response.json() == summary_oracle.summary(lots, params), params
+    for params in filter_sets(rng, writer.suppliers):
+        response = await admin.get(
+            "/suppliers/scorecards", params={**params, "by": "source", "limit": 100}
+        )
+        assert response.status_code == 200, response.text
+        cards = {
+            (card["supplier_id"], card["product"]): {
+                "statuses": Counter(
+                    {s: card[s] for s in STATUS_COUNTS if card[s]}  # as the oracle's
+                ),
+                "units_received": card["units_received"],
+                "units_recalled": card["units_recalled"],
+            }
+            for card in response.json()["items"]
+        }
+        assert cards == summary_oracle.scorecard_counts(lots, params), params
     assert await rollup_snapshot(engine) == await rollup_snapshot(engine, rebuilt=True)
