@@ -2,8 +2,9 @@
 
 ``[received_from, received_to)`` at any timestamp becomes, for LotPeriodTotals: the lots of
 the partial day at each end (a few hundred rows, read through ix_lots_received_at_id),
-whole days up to the first Monday and from the last one, and whole weeks in between. An
-open end reaches every week on that side. A decided range is cut the same way for
+whole days up to the first of a month and from the last one, and whole months in between
+(for totals and reasons; the weekly series reads weeks the same way). An open end reaches
+every month on that side. A decided range is cut the same way for
 LotDecidedTotals, in calendar months instead of weeks (partial days through
 ix_lots_decided_at_id). LotSupplierWeeks has weeks only: one supplier's lots of the partial
 weeks at the ends are read through ix_lots_supplier_received. LotPrefixWeeks answers short
