@@ -87,9 +87,11 @@ class DataVersion(Base):
 
 
 class LotPeriodTotals(_Sums, Base):
-    """Per received day and per received week (``days`` 1 or 7; ``period`` its first day,
-    UTC; weeks start on Monday), product, ordered_as, status and disposition: received
-    ranges are read from whole weeks, then whole days, then the lots of a partial day."""
+    """Per received day, week and calendar month (``days`` 1, 7 or 31; ``period`` its first
+    day, UTC; weeks start on Monday), product, ordered_as, status and disposition: received
+    ranges are read from whole weeks (the weekly series) or months (totals and reasons), then
+    whole days, then the lots of a partial day. Rows by month are not by week received:
+    their ``week`` is their ``period``."""
 
     __tablename__ = "lot_period_totals"
 
@@ -118,4 +120,102 @@ class LotPeriodReasons(Base):
     disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotDecidedTotals(_Sums, Base):
+    """As LotPeriodTotals, by the day and calendar month the lots were last decided (``days``
+    1 or 31, ``period`` its first day; lots never decided are not here) and the week they
+    were received (``week``, for the weekly series): decided ranges read whole months, whole
+    days and the lots of partial days."""
+
+    __tablename__ = "lot_decided_totals"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class LotDecidedReasons(Base):
+    """Reason code counts in the keys of LotDecidedTotals but the week received (which
+    only the weekly series needs)."""
+
+    __tablename__ = "lot_decided_reasons"
+
+    days: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LotSupplierWeeks(_Sums, Base):
+    """Per supplier, week received (Monday, UTC), product, ordered_as, status and
+    disposition: a supplier's summary reads its weeks, and the lots of partial weeks at the
+    ends of a received range (through ix_lots_supplier_received)."""
+
+    __tablename__ = "lot_supplier_weeks"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotSupplierWeekReasons(Base):
+    """Reason code counts in the keys of LotSupplierWeeks."""
+
+    __tablename__ = "lot_supplier_week_reasons"
+
+    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    lots: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Byte order on PostgreSQL, so that the primary key serves LIKE 'prefix%'.
+_PREFIX = String(8).with_variant(String(8, collation="C"), "postgresql")
+
+
+class LotPrefixWeeks(_Sums, Base):
+    """Per first PREFIX_LENGTH (8) characters of the lot number (app.dashboard.rollup),
+    week received, product, ordered_as, status and disposition: a lot-number prefix up to
+    that long (``q=TR``, ``q=TR-202``) reads the rows of the prefixes it starts, not the
+    lots it matches (too many to read)."""
+
+    __tablename__ = "lot_prefix_weeks"
+
+    prefix: Mapped[str] = mapped_column(_PREFIX, primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class LotPrefixWeekReasons(Base):
+    """Reason code counts in the keys of LotPrefixWeeks but the week (prefixes are read
+    over every week)."""
+
+    __tablename__ = "lot_prefix_week_reasons"
+
+    prefix: Mapped[str] = mapped_column(_PREFIX, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordered_as: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    disposition: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
     lots: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -2,10 +2,12 @@
 
 Filters a rollup can apply are answered from the rollup tables: supplier, product,
 status and disposition from the totals by source; product, ordered_as, status,
-disposition and a received range from the totals by day and week, with the lots of the
-partial days at the ends (app/dashboard/periods.py). Other filters (decided ranges,
-manufacturer, lot number, a supplier with a range) aggregate the matching lots, which
-those filters' indexes keep to the rows concerned.
+disposition and a received range, or a decided range, from the totals by day, week and
+month, with the lots of the partial days at the ends; a supplier with those from its totals
+by week, with its lots of the partial weeks; a lot-number prefix of up to 8 characters from
+the totals by prefix (app/dashboard/periods.py). Other filters (manufacturer, longer
+prefixes, a prefix or a supplier with others, received and decided ranges together)
+aggregate the matching lots, which those filters' indexes keep to the rows concerned.
 """
 
 from collections import Counter
@@ -18,15 +20,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.models import (
-    LotPeriodReasons,
-    LotPeriodTotals,
-    LotProductTotals,
-    LotReasonTotals,
-    LotTotals,
-    LotWeekly,
-)
-from app.dashboard.periods import PERIOD_FILTERS, Span, edge_filters, period_conditions, split
+from app.dashboard.models import LotProductTotals, LotReasonTotals, LotTotals, LotWeekly
+from app.dashboard.periods import Plan, plan
 from app.dashboard.rollup import (
     SUMS,
     TOTAL_FIELDS,
@@ -80,21 +75,6 @@ def _total(column: Any, name: str) -> Any:
     return cast(func.sum(column), BigInteger).label(name)
 
 
-def period_span(filters: LotFilters) -> Span | None:
-    """How LotPeriodTotals answers these filters; None if it cannot (or need not: the
-    totals by product answer them from fewer rows)."""
-    if filters.uses_only(PRODUCT_ROLLUP_FILTERS) or not filters.uses_only(PERIOD_FILTERS):
-        return None
-    return split(filters.received_from, filters.received_to)
-
-
-def _period_conditions(table: Any, filters: LotFilters, span: Span) -> list[ColumnElement[bool]]:
-    conditions = [*filters.source_conditions(table), period_conditions(table, span)]
-    if filters.ordered_as is not None:
-        conditions.append(table.ordered_as == filters.ordered_as)
-    return conditions
-
-
 def _merged(rows: Sequence[Any], by: Sequence[str], fields: Sequence[str]) -> list[Any]:
     """Rows of the same ``by`` values (from the rollup and from partial days) added up."""
     merged: dict[tuple[Any, ...], dict[str, int]] = {}
@@ -114,18 +94,18 @@ async def grouped_totals(
     fields: Sequence[str] = TOTAL_FIELDS,
 ) -> Sequence[Any]:
     """Rows of the ``by`` columns with ``fields`` (lots, units, unit counters) summed."""
-    span = period_span(filters) if "supplier_id" not in by else None
-    if span is None:
+    found = None if filters.uses_only(SOURCE_ROLLUP_FILTERS) else plan(filters, by)
+    if found is None:
         return await _grouped_totals(session, filters, by, fields)
     rows: list[Any] = []
-    if span.uses_rollup:
-        table = LotPeriodTotals
+    if found.span.uses_rollup:
+        table = found.rollup.totals
         sums = [_total(getattr(table, name), name) for name in fields]
         keys = [getattr(table, name) for name in by]
-        conditions = _period_conditions(table, filters, span)
+        conditions = found.conditions(table, filters, _dialect(session))
         query = select(*keys, *sums).where(*conditions).group_by(*keys)
         rows.extend(await session.execute(query))
-    for edge in edge_filters(filters, span):
+    for edge in found.edges(filters):
         rows.extend(await _grouped_totals(session, edge, by, fields))
     return _merged(rows, by, fields)
 
@@ -161,18 +141,19 @@ def _ranked(counts: Counter[str]) -> list[ReasonCount]:
 
 async def reason_counts(session: AsyncSession, filters: LotFilters) -> Counter[str]:
     """How many of the matching lots carry each warning or critical reason code."""
-    span = period_span(filters)
-    if span is None and filters.uses_only(PRODUCT_ROLLUP_FILTERS):
+    if filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         return await _rollup_reasons(
             session, LotReasonTotals, filters.source_conditions(LotReasonTotals)
         )
-    if span is None:
+    found = plan(filters)
+    if found is None:
         return await _lot_reasons(session, filters)
     counts: Counter[str] = Counter()
-    if span.uses_rollup:
-        conditions = _period_conditions(LotPeriodReasons, filters, span)
-        counts = await _rollup_reasons(session, LotPeriodReasons, conditions)
-    for edge in edge_filters(filters, span):
+    if found.span.uses_rollup:
+        table = found.rollup.reasons
+        conditions = found.conditions(table, filters, _dialect(session))
+        counts = await _rollup_reasons(session, table, conditions)
+    for edge in found.edges(filters):
         counts.update(await _lot_reasons(session, edge))
     return counts
 
@@ -205,30 +186,30 @@ WeekCounts = dict[date, tuple[int, int, int]]  # received, accepted, rejected
 
 
 async def weekly(session: AsyncSession, filters: LotFilters) -> list[WeekPoint]:
-    span = period_span(filters)
-    if span is None:
-        found = await _weekly(session, filters, None)
+    found = None if filters.uses_only(PRODUCT_ROLLUP_FILTERS) else plan(filters)
+    if found is None:
+        weeks = await _weekly(session, filters, None)
     else:
-        found = await _weekly(session, filters, span) if span.uses_rollup else {}
-        for edge in edge_filters(filters, span):
+        weeks = await _weekly(session, filters, found) if found.weekly.uses_rollup else {}
+        for edge in found.edges(filters):
             for monday, counts in (await _weekly(session, edge, None)).items():
-                received, accepted, rejected = found.get(monday, (0, 0, 0))
-                found[monday] = (
+                received, accepted, rejected = weeks.get(monday, (0, 0, 0))
+                weeks[monday] = (
                     received + counts[0],
                     accepted + counts[1],
                     rejected + counts[2],
                 )
-    return _series(found)
+    return _series(weeks)
 
 
-async def _weekly(session: AsyncSession, filters: LotFilters, span: Span | None) -> WeekCounts:
+async def _weekly(session: AsyncSession, filters: LotFilters, found: Plan | None) -> WeekCounts:
     week: Any
     lots: Any
     status: Any
-    if span is not None:
-        table: Any = LotPeriodTotals
+    if found is not None:
+        table: Any = found.rollup.totals
         week, lots, status = table.week, table.lots, table.status
-        conditions = _period_conditions(table, filters, span)
+        conditions = found.conditions(table, filters, _dialect(session), weekly=True)
     elif filters.uses_only(PRODUCT_ROLLUP_FILTERS):
         week, lots, status = LotWeekly.week, LotWeekly.lots, LotWeekly.status
         conditions = filters.source_conditions(LotWeekly)
@@ -313,7 +294,7 @@ def _weeks_of(groups: list[Any]) -> list[WeekPoint]:
 
 async def summary(session: AsyncSession, filters: LotFilters) -> Summary:
     # Filters no rollup answers read the lots once for totals, reasons and weeks.
-    from_lots = period_span(filters) is None and not filters.uses_only(PRODUCT_ROLLUP_FILTERS)
+    from_lots = plan(filters) is None and not filters.uses_only(PRODUCT_ROLLUP_FILTERS)
     totals_from_lots = from_lots and not filters.uses_only(SOURCE_ROLLUP_FILTERS)
     groups = await lot_groups(session, filters, totals_from_lots) if from_lots else []
     if totals_from_lots:

@@ -60,6 +60,7 @@ class BulkRefresh:
 # what lot_facts reads of an inspection: not every column (JSON is decoded per row).
 _LOT_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Lot.id,
+    Lot.lot_number,
     Lot.supplier_id,
     Lot.product,
     Lot.ordered_as,

@@ -87,13 +87,15 @@ class LotFilters:
         return conditions
 
 
-def lot_number_prefix(prefix: str, dialect: str) -> ColumnElement[bool]:
+def lot_number_prefix(
+    prefix: str, dialect: str, column: Any = Lot.lot_number
+) -> ColumnElement[bool]:
     """Case-sensitive prefix match. PostgreSQL: LIKE with the default backslash escape, which
     the varchar_pattern_ops index serves; SQLite's LIKE ignores case, so compare the head."""
     if dialect == "postgresql":
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return Lot.lot_number.like(escaped + "%")
-    return func.substr(Lot.lot_number, 1, len(prefix)) == prefix
+        return column.like(escaped + "%")  # type: ignore[no-any-return]
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 def _check_choice(field: str, value: str, allowed: Sequence[str]) -> str:

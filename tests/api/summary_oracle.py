@@ -141,3 +141,20 @@ def summary(
         "weekly": _weekly(lots),
         "open_alert_reviews": open_alert_reviews,
     }
+
+
+def scorecard_counts(lots: Iterable[LotRow], params: Mapping[str, Any]) -> dict[Any, Any]:
+    """Per (supplier, product) of the matching lots: lots by status, units received and
+    units to recall, as GET /suppliers/scorecards (by=source) reports them."""
+    cards: dict[Any, Any] = {}
+    for lot in lots:
+        if not matches(lot, params):
+            continue
+        card = cards.setdefault(
+            (lot["supplier_id"], lot["product"]),
+            {"statuses": Counter(), "units_received": 0, "units_recalled": 0},
+        )
+        card["statuses"][str(lot["status"])] += 1
+        card["units_received"] += lot["quantity"]
+        card["units_recalled"] += lot["to_recall"]
+    return cards

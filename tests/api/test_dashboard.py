@@ -11,10 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.dashboard.etag import AnswerCache
 from app.dashboard.models import (
+    LotDecidedReasons,
+    LotDecidedTotals,
     LotPeriodReasons,
     LotPeriodTotals,
+    LotPrefixWeekReasons,
+    LotPrefixWeeks,
     LotProductTotals,
     LotReasonTotals,
+    LotSupplierWeekReasons,
+    LotSupplierWeeks,
     LotTotals,
     LotWeekly,
 )
@@ -211,6 +217,12 @@ async def rollup_snapshot(
         "weekly": LotWeekly,
         "periods": LotPeriodTotals,
         "period_reasons": LotPeriodReasons,
+        "decided": LotDecidedTotals,
+        "decided_reasons": LotDecidedReasons,
+        "supplier_weeks": LotSupplierWeeks,
+        "supplier_week_reasons": LotSupplierWeekReasons,
+        "prefix_weeks": LotPrefixWeeks,
+        "prefix_week_reasons": LotPrefixWeekReasons,
     }
     async with engine.connect() as connection:
         return {

@@ -4,6 +4,7 @@ Python from the lots, for filters answered from each rollup, from partial days, 
 the lots; and the rollups kept write by write equal a rebuild."""
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.api.test_decisions import FFP2_TYPE_EXAM, KN95_TEST_REPORT, lab, meas
 from tests.api.test_decisions import visual as visual_inspection
 
 SEED = 20261129
+STATUS_COUNTS = ("accepted", "restricted", "rejected", "on_hold", "suspect")
 START = datetime(2020, 3, 2, tzinfo=UTC)  # a Monday
 SPAN = timedelta(days=40)
 PASSING = measurements(filtration_efficiency_pct=97.0, total_inward_leakage_pct=3.0)
@@ -45,8 +47,11 @@ class Writer:
         self.numbers = 0
 
     def number(self) -> str:
+        """Lot numbers longer and shorter than PREFIX_LENGTH (8)."""
         self.numbers += 1
-        return f"{self.rng.choice('AB')}{self.rng.choice('xy')}-{self.numbers:04d}"
+        if self.rng.random() < 0.1:
+            return f"{self.rng.choice('AB')}{self.numbers}"
+        return f"{self.rng.choice('AB')}{self.rng.choice('xy')}-{self.numbers:08d}"
 
     async def lot(self) -> None:
         product, ordered_as = self.rng.choice(PRODUCTS)
@@ -178,8 +183,44 @@ def filter_sets(rng: random.Random, suppliers: list[int]) -> list[dict[str, Any]
         {"manufacturer_id": suppliers[1]},
         {"q": "Ax"},
         {"decided_from": (START + timedelta(days=2)).isoformat()},
+        {"supplier_id": suppliers[1], "ordered_as": "FFP2", "status": "accepted"},
+        {"q": "B"},  # prefixes up to PREFIX_LENGTH: LotPrefixWeeks without a range
+        {"q": "Ay-", "status": ["accepted", "on_hold"]},
+        {"q": "Bx-00000", "ordered_as": "FFP2"},
+        {"q": "Bx", "product": "KN95", "disposition": "hold"},
+        {"q": "Ax-000000"},  # longer than PREFIX_LENGTH: the lots
     ]
-    return [{**r, **o} for r in ranges for o in others]
+    # Decided ranges (the lots were decided today, their moments are in the past): around
+    # now at the first of a month, midnights, Mondays and any second, open at either end.
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = today - timedelta(days=today.weekday())
+    month = today.replace(day=1)
+    next_month = (month + timedelta(days=31)).replace(day=1)
+    decided: list[dict[str, Any]] = [
+        {"decided_from": month.isoformat()},  # whole months (LotDecidedTotals.days 31)
+        {"decided_to": next_month.isoformat()},
+        {"decided_from": (month - timedelta(days=40)).isoformat(), "decided_to": now.isoformat()},
+        {"decided_from": monday.isoformat()},
+        {"decided_to": (today + timedelta(days=1)).isoformat()},
+        {"decided_from": (now - timedelta(days=9)).isoformat(), "decided_to": now.isoformat()},
+        {"decided_from": (now - timedelta(minutes=5)).isoformat()},
+        {"decided_to": (now - timedelta(seconds=rng.randrange(1, 60))).isoformat()},
+        {
+            "decided_from": (monday - timedelta(days=7)).isoformat(),
+            "decided_to": monday.isoformat(),
+        },
+    ]
+    decided_others: list[dict[str, Any]] = [
+        {},
+        {"product": "KN95"},
+        {"ordered_as": "FFP2", "status": ["accepted", "rejected", "on_hold"]},
+        {"disposition": "hold"},
+    ]
+    return [
+        *({**r, **o} for r in ranges for o in others),
+        *({**d, **o} for d in decided for o in decided_others),
+    ]
 
 
 async def test_every_summary_equals_the_lots_after_random_writes(
@@ -194,4 +235,20 @@ async def test_every_summary_equals_the_lots_after_random_writes(
         response = await admin.get("/dashboard/summary", params=params)
         assert response.status_code == 200, response.text
         assert response.json() == summary_oracle.summary(lots, params), params
+    for params in filter_sets(rng, writer.suppliers):
+        response = await admin.get(
+            "/suppliers/scorecards", params={**params, "by": "source", "limit": 100}
+        )
+        assert response.status_code == 200, response.text
+        cards = {
+            (card["supplier_id"], card["product"]): {
+                "statuses": Counter(
+                    {s: card[s] for s in STATUS_COUNTS if card[s]}  # as the oracle's
+                ),
+                "units_received": card["units_received"],
+                "units_recalled": card["units_recalled"],
+            }
+            for card in response.json()["items"]
+        }
+        assert cards == summary_oracle.scorecard_counts(lots, params), params
     assert await rollup_snapshot(engine) == await rollup_snapshot(engine, rebuilt=True)
