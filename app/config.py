@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     data_version_push: bool = True
     # PostgreSQL: GET /lots/{id} answered below FastAPI when it can be (app/lots/fast_read.py).
     lot_read_fast_path: bool = True
-    lot_read_pool_size: int = Field(default=4, ge=1, le=100)
+    lot_read_pool_size: int = Field(default=8, ge=1, le=100)
 
     # Bulk imports (app/imports): files up to import_sync_max_rows rows are imported inside
     # the request; larger ones become a job. import_worker_in_api: run the job worker inside
