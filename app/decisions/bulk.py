@@ -8,7 +8,7 @@ The lots are locked in id order, as the single-lot path locks one at a time.
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from app.decisions.service import (
     source_state,
     store_switching_state,
 )
+from app.id_lists import among
 from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.quality.facts import Policy
@@ -73,6 +74,10 @@ _LOT_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Lot.status,
     Lot.disposition,
     Lot.reasons,
+    Lot.reason_codes,
+    Lot.allowed_uses,
+    Lot.policy_version,
+    Lot.decision_valid_until,
     Lot.to_recall,
     Lot.to_return,
     Lot.releasable,
@@ -103,20 +108,25 @@ async def _facts_rows(
 ) -> tuple[dict[int, list[Row[Any]]], dict[int, list[Row[Any]]], dict[int, list[Row[Any]]]]:
     certificates = await session.execute(
         select(Certificate.__table__)
-        .where(Certificate.lot_id.in_(lot_ids))
+        .where(among(session, Certificate.lot_id, lot_ids))
         .order_by(Certificate.lot_id, Certificate.id)
     )
     inspections = await session.execute(
         select(*_INSPECTION_COLUMNS)
-        .where(Inspection.lot_id.in_(lot_ids))
+        .where(among(session, Inspection.lot_id, lot_ids))
         .order_by(Inspection.lot_id, Inspection.performed_at, Inspection.id)
     )
     concessions = await session.execute(
         select(Concession.__table__)
-        .where(Concession.lot_id.in_(lot_ids))
+        .where(among(session, Concession.lot_id, lot_ids))
         .order_by(Concession.lot_id, Concession.id)
     )
     return _by_lot(certificates), _by_lot(inspections), _by_lot(concessions)
+
+
+def _differs(stored: Mapping[Any, Any], columns: Mapping[str, Any]) -> bool:
+    """Whether storing ``columns`` changes the lot: unchanged lots are not written."""
+    return any(stored[name] != value for name, value in columns.items())
 
 
 async def _apply_outcomes(
@@ -155,7 +165,10 @@ async def refresh_decisions(
     for chunk in chunks(ids):
         lots = (
             await session.execute(
-                select(*_LOT_COLUMNS).where(Lot.id.in_(chunk)).order_by(Lot.id).with_for_update()
+                select(*_LOT_COLUMNS)
+                .where(among(session, Lot.id, chunk))
+                .order_by(Lot.id)
+                .with_for_update()
             )
         ).all()
         certificates, inspections, concessions = await _facts_rows(session, chunk)
@@ -173,17 +186,20 @@ async def refresh_decisions(
                 signals.get(lot.id, ()),
             )
             result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
-            updates.append({"id": lot.id, **result.columns})
-            before = None if lot.id in new_lot_ids else contribution(lot._mapping.__getitem__)
-            after = contribution(lambda name: result.columns.get(name, lot._mapping[name]))  # noqa: B023
+            stored = lot._mapping
+            if lot.id in new_lot_ids or _differs(stored, result.columns):
+                updates.append({"id": lot.id, **result.columns})
+            before = None if lot.id in new_lot_ids else contribution(stored.__getitem__)
+            after = contribution(lambda name: result.columns.get(name, stored[name]))  # noqa: B023
             note_lot_change(session.sync_session, before, after)
             if result.event is not None:
                 new_events.append(result.event)
             if result.outcome is not None:
                 outcomes.append((lot.supplier_id, lot.product, result.outcome))
-        await update_rows(session, Lot, updates)
+        encoded: dict[int, str] = {}  # JSON text of values in updates and new_events
+        await update_rows(session, Lot, updates, encoded)
         if new_events:
-            await append_rows(session, DecisionEvent, new_events)
+            await append_rows(session, DecisionEvent, new_events, encoded)
             for event in new_events:
                 count_after_commit(session, event["status"])
         events += len(new_events)
