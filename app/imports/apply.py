@@ -13,6 +13,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import collector
 from app.audit import service as audit
 from app.bulk_writes import insert_rows
 from app.certificates.models import Certificate
@@ -77,6 +78,32 @@ async def apply_rows(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Insert the rows, decide the touched lots again; the import's summary."""
+    with collector.paused():
+        return await _apply(
+            session,
+            kind,
+            rows,
+            import_id=import_id,
+            actor=actor,
+            policy=policy,
+            now=now,
+            batch_rows=batch_rows,
+            progress=progress,
+        )
+
+
+async def _apply(
+    session: AsyncSession,
+    kind: ImportKind,
+    rows: list[tuple[int, BaseModel]],
+    *,
+    import_id: int,
+    actor: str,
+    policy: Policy,
+    now: datetime,
+    batch_rows: int,
+    progress: Progress | None,
+) -> dict[str, Any]:
     models = [model for _, model in rows]
     if kind == ImportKind.lots:
         values = await _lot_values(session, cast(list[LotCreate], models))
