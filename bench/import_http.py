@@ -12,8 +12,8 @@ or the seed), then:
    the moment GET /api/v1/imports/{id} shows `done` (polled every 50 ms).
    Floor, same run: the changes that import made (captured into temporary tables, not
    timed) applied again by plain SQL in one transaction: lock the lots (SELECT ... FOR
-   UPDATE), UPDATE their decision columns, INSERT the inspections and the decision
-   events; then rolled back. The import is undone too (not timed: its rows deleted, the
+   UPDATE), UPDATE the decision columns of those whose columns changed, INSERT the
+   inspections and the decision events; then rolled back. The import is undone too (not timed: its rows deleted, the
    lots' decision columns, switching states and dashboard rollups restored from a
    snapshot, then VACUUM), so runs repeat.
    With --separate-worker the API runs no import worker (LOTGATE_IMPORT_WORKER_IN_API=false)
@@ -60,6 +60,7 @@ DECISION_COLUMNS = (
     "status",
     "disposition",
     "reasons",
+    "reason_codes",
     "allowed_uses",
     "to_recall",
     "to_return",
@@ -75,6 +76,8 @@ SNAPSHOT_TABLES = (
     "lot_product_totals",
     "lot_reason_totals",
     "lot_weekly",
+    "lot_period_totals",
+    "lot_period_reasons",
 )
 
 
@@ -99,6 +102,15 @@ class Marks:
     audit: int
 
 
+async def rollup_tables(connection: asyncpg.Connection) -> list[str]:
+    """The SNAPSHOT_TABLES this database has (the period rollups came with 0014)."""
+    names = await connection.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_name = ANY($1::text[])",
+        list(SNAPSHOT_TABLES),
+    )
+    return sorted(row[0] for row in names)
+
+
 async def snapshot(connection: asyncpg.Connection, lot_ids: list[int]) -> Marks:
     """What an undo needs: the lots' decision columns, small tables, the id high-water marks."""
     columns = ", ".join(DECISION_COLUMNS)
@@ -108,7 +120,7 @@ async def snapshot(connection: asyncpg.Connection, lot_ids: list[int]) -> Marks:
         "WHERE id = ANY($1::int[])",
         lot_ids,
     )
-    for table in SNAPSHOT_TABLES:
+    for table in await rollup_tables(connection):
         await connection.execute(f"DROP TABLE IF EXISTS bench_{table}_before")
         await connection.execute(f"CREATE TEMPORARY TABLE bench_{table}_before AS TABLE {table}")
     values = []
@@ -120,14 +132,19 @@ async def snapshot(connection: asyncpg.Connection, lot_ids: list[int]) -> Marks:
 async def capture(connection: asyncpg.Connection, marks: Marks) -> None:
     """The import's changes, kept to be applied again by plain SQL (the floor)."""
     columns = ", ".join(f"l.{name}" for name in DECISION_COLUMNS)
+    changed = " OR ".join(
+        f"l.{name}::text IS DISTINCT FROM b.{name}::text" for name in DECISION_COLUMNS
+    )
     for statement in (
         "DROP TABLE IF EXISTS bench_new_inspections, bench_new_events, bench_new_lots",
         f"CREATE TEMPORARY TABLE bench_new_inspections AS "
         f"SELECT * FROM inspections WHERE id > {marks.inspections}",
         f"CREATE TEMPORARY TABLE bench_new_events AS "
         f"SELECT * FROM decision_events WHERE id > {marks.events}",
+        # The lots the import changed (it leaves a lot whose decision columns would not
+        # change unwritten).
         f"CREATE TEMPORARY TABLE bench_new_lots AS SELECT l.id, {columns} "
-        "FROM lots l JOIN bench_lots_before b USING (id)",
+        f"FROM lots l JOIN bench_lots_before b USING (id) WHERE {changed}",
         "ANALYZE bench_new_inspections, bench_new_events, bench_new_lots",
     ):
         await connection.execute(statement)
@@ -142,7 +159,7 @@ async def undo(connection: asyncpg.Connection, marks: Marks) -> None:
         await connection.execute(
             f"UPDATE lots l SET {assignments} FROM bench_lots_before b WHERE l.id = b.id"
         )
-        for table in SNAPSHOT_TABLES:
+        for table in await rollup_tables(connection):
             await connection.execute(f"DELETE FROM {table}")
             await connection.execute(f"INSERT INTO {table} TABLE bench_{table}_before")
     await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
@@ -156,9 +173,10 @@ async def floor(connection: asyncpg.Connection) -> float:
     await transaction.start()
     try:
         await connection.execute(
-            "SELECT l.id FROM lots l JOIN bench_new_lots s USING (id) ORDER BY l.id FOR UPDATE OF l"
+            "SELECT l.id FROM lots l JOIN bench_lots_before s USING (id) ORDER BY l.id "
+            "FOR UPDATE OF l"
         )
-        await connection.execute(
+        updated = await connection.execute(
             f"UPDATE lots l SET {assignments} FROM bench_new_lots s WHERE l.id = s.id"
         )
         await connection.execute("INSERT INTO inspections TABLE bench_new_inspections")
@@ -167,6 +185,7 @@ async def floor(connection: asyncpg.Connection) -> float:
     finally:
         await transaction.rollback()
     await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
+    print(f"  floor: {updated.split()[-1]} lots updated", flush=True)
     return elapsed
 
 
