@@ -13,9 +13,10 @@ or the seed), then:
    Floor, same run: the changes that import made (captured into temporary tables, not
    timed) applied again by plain SQL in one transaction: lock the lots (SELECT ... FOR
    UPDATE), UPDATE the decision columns of those whose columns changed, INSERT the
-   inspections and the decision events; then rolled back. The import is undone too (not timed: its rows deleted, the
-   lots' decision columns, switching states and dashboard rollups restored from a
-   snapshot, then VACUUM), so runs repeat.
+   inspections and the decision events; then rolled back. The import is undone too (not
+   timed: its rows deleted, the lots' decision columns, switching states and dashboard
+   rollups restored from a snapshot, then VACUUM of every table it touched), so runs
+   repeat.
    With --separate-worker the API runs no import worker (LOTGATE_IMPORT_WORKER_IN_API=false)
    and a `lotgate worker` process does the imports.
 2. Latency: GET /healthz and GET /api/v1/lots/{id} polled one after the other by one client
@@ -102,6 +103,13 @@ class Marks:
     audit: int
 
 
+async def vacuum(connection: asyncpg.Connection) -> None:
+    """The tables an import and its undo leave dead rows in (this server runs without
+    autovacuum): without it every later run would write past more of them."""
+    tables = ", ".join(["lots", "inspections", "decision_events", *await rollup_tables(connection)])
+    await connection.execute(f"VACUUM (ANALYZE) {tables}")
+
+
 async def rollup_tables(connection: asyncpg.Connection) -> list[str]:
     """The SNAPSHOT_TABLES this database has (the period rollups came with 0014)."""
     names = await connection.fetch(
@@ -162,7 +170,7 @@ async def undo(connection: asyncpg.Connection, marks: Marks) -> None:
         for table in await rollup_tables(connection):
             await connection.execute(f"DELETE FROM {table}")
             await connection.execute(f"INSERT INTO {table} TABLE bench_{table}_before")
-    await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
+    await vacuum(connection)
 
 
 async def floor(connection: asyncpg.Connection) -> float:
@@ -184,7 +192,7 @@ async def floor(connection: asyncpg.Connection) -> float:
         elapsed = time.perf_counter() - started
     finally:
         await transaction.rollback()
-    await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
+    await vacuum(connection)
     print(f"  floor: {updated.split()[-1]} lots updated", flush=True)
     return elapsed
 
@@ -345,7 +353,7 @@ async def main(rows: int, runs: int, latency_rows: int, separate_worker: bool) -
     lots = await connection.fetchval("SELECT count(*) FROM lots")
     where = "a separate `lotgate worker` process" if separate_worker else "the API process"
     print(f"{DATABASE}: {lots:,} lots; imports run in {where}; load average {load()}")
-    await connection.execute("VACUUM (ANALYZE) lots, inspections, decision_events")
+    await vacuum(connection)
 
     async def work(base_url: str) -> None:
         async with (
