@@ -197,7 +197,7 @@ async def refresh_decisions(
     events = 0
     outcomes: list[tuple[int, str, LotOutcome]] = []
     previous: _Decided | None = None
-    for chunk in chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         lots, certificates, inspections, concessions, signals = await _load(session, chunk)
         writing = None if previous is None else asyncio.ensure_future(_store(session, previous))
         try:
