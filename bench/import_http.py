@@ -176,25 +176,29 @@ async def undo(connection: asyncpg.Connection, marks: Marks) -> None:
 async def floor(connection: asyncpg.Connection) -> float:
     """The captured changes by plain SQL in one transaction, rolled back; seconds."""
     assignments = ", ".join(f"{name} = s.{name}" for name in DECISION_COLUMNS)
-    started = time.perf_counter()
+    steps = {
+        "lock": "SELECT l.id FROM lots l JOIN bench_lots_before s USING (id) ORDER BY l.id "
+        "FOR UPDATE OF l",
+        "update lots": f"UPDATE lots l SET {assignments} FROM bench_new_lots s WHERE l.id = s.id",
+        "insert inspections": "INSERT INTO inspections TABLE bench_new_inspections",
+        "insert events": "INSERT INTO decision_events TABLE bench_new_events",
+    }
+    took: dict[str, float] = {}
     transaction = connection.transaction()
     await transaction.start()
     try:
-        await connection.execute(
-            "SELECT l.id FROM lots l JOIN bench_lots_before s USING (id) ORDER BY l.id "
-            "FOR UPDATE OF l"
-        )
-        updated = await connection.execute(
-            f"UPDATE lots l SET {assignments} FROM bench_new_lots s WHERE l.id = s.id"
-        )
-        await connection.execute("INSERT INTO inspections TABLE bench_new_inspections")
-        await connection.execute("INSERT INTO decision_events TABLE bench_new_events")
-        elapsed = time.perf_counter() - started
+        for name, statement in steps.items():
+            started = time.perf_counter()
+            status = await connection.execute(statement)
+            took[name] = time.perf_counter() - started
+            if name == "update lots":
+                updated = int(status.split()[-1])
     finally:
         await transaction.rollback()
     await vacuum(connection)
-    print(f"  floor: {updated.split()[-1]} lots updated", flush=True)
-    return elapsed
+    split = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in took.items())
+    print(f"  floor: {split} ({updated:,} lots changed)", flush=True)
+    return sum(took.values())
 
 
 @dataclass
