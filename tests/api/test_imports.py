@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import undefer
 
 from app.audit.models import AuditRecord
 from app.auth.models import Role
@@ -17,6 +18,7 @@ from app.certificates.models import Certificate
 from app.certificates.schemas import CertificateCreate
 from app.decisions import bulk as bulk_decisions
 from app.imports import apply as apply_module
+from app.imports import jobs as import_jobs
 from app.imports.columns import COLUMNS, ImportKind
 from app.imports.jobs import ImportContext, run_import
 from app.imports.models import ImportJob
@@ -366,6 +368,36 @@ async def test_interrupted_job_wrote_nothing_and_runs_again_once(
     assert (done["state"], done["rows_processed"]) == ("done", 5)
     assert await count(engine, Inspection) == 5
     assert {await lot_status(inspector, lot["id"]) for lot in lots} == {"suspect"}
+
+
+async def test_a_run_that_read_the_import_before_another_finished_it_writes_nothing(
+    inspector: httpx.AsyncClient,
+    app: FastAPI,
+    engine: AsyncEngine,
+    small_sync_limit: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two runs of one import (a restart recovery and a retry, two workers): the second
+    read the import while it was queued; the first finishes it; the second must neither
+    move it back from done nor write its rows again."""
+    supplier = (await factories.supplier(inspector))["id"]
+    lots = [await factories.lot(inspector, supplier, lot_number=f"R{i}") for i in range(3)]
+    monkeypatch.setattr(runner(app), "submit", _not_now)
+    rows = [lab_row(lot["id"], 97.0) for lot in lots]
+    response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, rows))
+    assert response.status_code == 202, response.text
+    import_id = response.json()["id"]
+    context: ImportContext = runner(app).context
+    async with context.sessionmaker() as session:
+        stale = await session.get(ImportJob, import_id, options=[undefer(ImportJob.content)])
+    assert stale is not None and stale.state == "queued"
+
+    await run_import(context, import_id)
+    await import_jobs._run(context, stale)  # the second run, late
+
+    done = (await inspector.get(f"/imports/{import_id}")).json()
+    assert done["state"] == "done"
+    assert await count(engine, Inspection) == 3
 
 
 async def _not_now(import_id: int) -> None:
