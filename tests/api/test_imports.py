@@ -328,6 +328,23 @@ async def test_job_with_bad_rows_fails_with_its_report_and_releases_the_file(
     assert again.status_code == 202, again.text  # a failed import does not block the file
 
 
+async def queued_lab_import(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    lots: int,
+    filtration: float,
+) -> tuple[list[dict[str, Any]], int]:
+    """New lots and a job import of one lab result each, left queued (no runner takes it)."""
+    supplier = (await factories.supplier(client))["id"]
+    created = [await factories.lot(client, supplier, lot_number=f"L{i}") for i in range(lots)]
+    rows = [lab_row(lot["id"], filtration) for lot in created]
+    monkeypatch.setattr(runner(app), "submit", _not_now)
+    response = await post_import(client, "inspections", csv_file(INSPECTION_HEADER, rows))
+    assert response.status_code == 202, response.text
+    return created, response.json()["id"]
+
+
 class Crash(BaseException):
     """Stands for the process dying: not an error the job could catch and report."""
 
@@ -339,12 +356,7 @@ async def test_interrupted_job_wrote_nothing_and_runs_again_once(
     small_sync_limit: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    supplier = (await factories.supplier(inspector))["id"]
-    lots = [await factories.lot(inspector, supplier, lot_number=f"L{i}") for i in range(5)]
-    rows = [lab_row(lot["id"], 50.0) for lot in lots]
-    monkeypatch.setattr(runner(app), "submit", _not_now)
-    response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, rows))
-    import_id = response.json()["id"]
+    lots, import_id = await queued_lab_import(inspector, app, monkeypatch, 5, 50.0)
     context: ImportContext = runner(app).context
 
     async def crash_after_inserts(*args: Any, **kwargs: Any) -> None:
@@ -380,13 +392,7 @@ async def test_a_run_that_read_the_import_before_another_finished_it_writes_noth
     """Two runs of one import (a restart recovery and a retry, two workers): the second
     read the import while it was queued; the first finishes it; the second must neither
     move it back from done nor write its rows again."""
-    supplier = (await factories.supplier(inspector))["id"]
-    lots = [await factories.lot(inspector, supplier, lot_number=f"R{i}") for i in range(3)]
-    monkeypatch.setattr(runner(app), "submit", _not_now)
-    rows = [lab_row(lot["id"], 97.0) for lot in lots]
-    response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, rows))
-    assert response.status_code == 202, response.text
-    import_id = response.json()["id"]
+    _, import_id = await queued_lab_import(inspector, app, monkeypatch, 3, 97.0)
     context: ImportContext = runner(app).context
     async with context.sessionmaker() as session:
         stale = await session.get(ImportJob, import_id, options=[undefer(ImportJob.content)])
