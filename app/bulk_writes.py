@@ -5,17 +5,27 @@ go through asyncpg's binary COPY on the session's own connection (so they commit
 back with everything else): new rows straight into their table, changed rows into a
 temporary table and from there with one ``UPDATE ... FROM``. On SQLite the same calls
 are multi-row Core statements. COPY bypasses SQLAlchemy's types, so the values are
-converted here as the Core path would: JSON columns become JSON text, Python-side column
-defaults (``default=utcnow``...) are filled in.
+converted here as the Core path would: JSON columns become JSON text (pydantic-core's
+encoder, measured 2.5-8x faster than json.dumps on reasons, defects and measurements:
+the same values, without the spaces), Python-side column defaults (``default=utcnow``...)
+are filled in.
+
+Counters kept per key (the dashboard rollups) are added to with ``add_to_rows``: on
+PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO UPDATE`` whatever
+the number of keys (one array per column, so one statement compiled once), rows taken in
+the caller's key order so that concurrent writers lock alike.
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from pydantic_core import to_json
 from sqlalchemy import JSON, Column, Table, insert, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.db import Base
 
@@ -54,18 +64,26 @@ def _python_default(column: Column[Any]) -> Any:
     raise KeyError(column.name)  # pragma: no cover - no SQL-expression defaults in use
 
 
-def _records(table: Table, rows: Sequence[Row], names: list[str]) -> list[tuple[Any, ...]]:
+def _records(
+    table: Table, rows: Sequence[Row], names: list[str], encoded: dict[int, str] | None = None
+) -> list[tuple[Any, ...]]:
     """Rows as COPY records in the order of ``names``; missing values take the column's
-    Python default (columns without one must be present in every row)."""
+    Python default (columns without one must be present in every row). ``encoded``: JSON
+    text by id() of values the caller keeps alive, so a value shared by several rows
+    (a lot's reasons and its event's) is encoded once."""
     columns = [table.c[name] for name in names]
-    as_json = [isinstance(column.type, JSON) for column in columns]
+    json_at = [index for index, column in enumerate(columns) if isinstance(column.type, JSON)]
     defaults = {c.name: _python_default(c) for c in columns if c.default is not None}
+    memo: dict[int, str] = {} if encoded is None else encoded
     records = []
     for row in rows:
-        values = []
-        for column, is_json in zip(columns, as_json, strict=True):
-            value = row[column.name] if column.name in row else defaults[column.name]
-            values.append(json.dumps(value) if is_json else value)
+        values = [row[name] if name in row else defaults[name] for name in names]
+        for index in json_at:
+            value = values[index]
+            text_ = memo.get(id(value))
+            if text_ is None:
+                text_ = memo[id(value)] = to_json(value).decode()
+            values[index] = text_
         records.append(tuple(values))
     return records
 
@@ -106,8 +124,14 @@ async def insert_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
     return ids
 
 
-async def append_rows(session: AsyncSession, model: type[Base], rows: Sequence[Row]) -> None:
-    """Insert the rows when their ids are not needed (e.g. history)."""
+async def append_rows(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[Row],
+    encoded: dict[int, str] | None = None,
+) -> None:
+    """Insert the rows when their ids are not needed (e.g. history); ``encoded`` as in
+    _records."""
     if not rows:
         return
     table, driver = await _target(session, model)
@@ -116,12 +140,18 @@ async def append_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
         return
     names = _copy_columns(table, rows, with_id=False)
     await driver.copy_records_to_table(
-        table.name, records=_records(table, rows, names), columns=names
+        table.name, records=_records(table, rows, names, encoded), columns=names
     )
 
 
-async def update_rows(session: AsyncSession, model: type[Base], rows: Sequence[Row]) -> None:
-    """Set the given columns of each row, found by ``id``; every row names the same columns."""
+async def update_rows(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[Row],
+    encoded: dict[int, str] | None = None,
+) -> None:
+    """Set the given columns of each row, found by ``id``; every row names the same columns;
+    ``encoded`` as in _records."""
     if not rows:
         return
     table, driver = await _target(session, model)
@@ -135,7 +165,9 @@ async def update_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
         f'CREATE TEMPORARY TABLE "{staging}" ON COMMIT DROP AS '  # noqa: S608 - names from the model
         f'SELECT {columns} FROM "{table.name}" WITH NO DATA'
     )
-    await driver.copy_records_to_table(staging, records=_records(table, rows, names), columns=names)
+    await driver.copy_records_to_table(
+        staging, records=_records(table, rows, names, encoded), columns=names
+    )
     # Statistics for the planner: without them it may scan the whole target table.
     await driver.execute(f'ANALYZE "{staging}"')
     assignments = ", ".join(f'"{name}" = s."{name}"' for name in names if name != "id")
@@ -144,3 +176,31 @@ async def update_rows(session: AsyncSession, model: type[Base], rows: Sequence[R
         f'FROM "{staging}" AS s WHERE t.id = s.id'
     )
     await driver.execute(f'DROP TABLE "{staging}"')
+
+
+def add_to_rows(
+    executor: Session | Connection,
+    table: Table,
+    keys: Sequence[str],
+    fields: Sequence[str],
+    changes: Sequence[tuple[Sequence[Any], Sequence[int]]],
+) -> None:
+    """PostgreSQL: add each change's amounts to the row of its key (created at the amounts),
+    in the order given, with one statement."""
+    names = [*keys, *fields]
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for i, name in enumerate(names)
+    )
+    columns = ", ".join(f'"{name}"' for name in names)
+    statement = (
+        f'INSERT INTO "{table.name}" ({columns}) '  # noqa: S608 - names from the model
+        f"SELECT {columns} FROM unnest({arrays}) WITH ORDINALITY AS u({columns}, position) "
+        "ORDER BY position "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f'"{f}" = "{table.name}"."{f}" + EXCLUDED."{f}"' for f in fields)
+    )
+    by_column = zip(*([*key, *amounts] for key, amounts in changes), strict=True)
+    parameters = {f"c{i}": list(values) for i, values in enumerate(by_column)}
+    executor.execute(text(statement), parameters)

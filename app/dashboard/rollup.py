@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
+from app.bulk_writes import add_to_rows
 from app.dashboard.models import (
     DataVersion,
     LotDecidedReasons,
@@ -425,12 +426,14 @@ def _upsert_rows(
     changes: Iterable[tuple[tuple[Any, ...], Sequence[int]]],
 ) -> None:
     """Add the changes to the rows, in key order (so concurrent writers lock alike)."""
-    rows = [
-        {**dict(zip(keys, key, strict=True)), **dict(zip(fields, amounts, strict=True))}
-        for key, amounts in sorted(changes)
-        if any(amounts)
-    ]
-    if rows:
+    ordered = [(key, amounts) for key, amounts in sorted(changes) if any(amounts)]
+    if ordered and dialect_of(executor) == "postgresql":
+        add_to_rows(executor, table.__table__, keys, fields, ordered)
+    elif ordered:
+        rows = [
+            {**dict(zip(keys, key, strict=True)), **dict(zip(fields, amounts, strict=True))}
+            for key, amounts in ordered
+        ]
         executor.execute(_upsert(executor, table, keys, fields), rows)
 
 

@@ -2,13 +2,16 @@
 
 For bulk writes (imports): the facts of all touched lots are loaded with a few set-based
 queries per chunk of lots, each lot is decided in memory (decisions.service.redecide), and
-the lots, decision events and switching states are written with executemany statements.
-The lots are locked in id order, as the single-lot path locks one at a time.
+the lots whose decision columns changed and the decision events are written with COPY
+(app.bulk_writes), the switching states through the ORM. The lots are locked in id order,
+as the single-lot path locks one at a time. A chunk is written while the next one is
+decided, so that the database's work and Python's overlap (two cores); the connection is
+used by one of them at a time (the write is awaited before the next chunk loads).
 """
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +33,7 @@ from app.decisions.service import (
     source_state,
     store_switching_state,
 )
+from app.id_lists import among
 from app.inspections.models import Inspection
 from app.lots.models import Lot
 from app.quality.facts import Policy
@@ -74,6 +78,10 @@ _LOT_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Lot.status,
     Lot.disposition,
     Lot.reasons,
+    Lot.reason_codes,
+    Lot.allowed_uses,
+    Lot.policy_version,
+    Lot.decision_valid_until,
     Lot.to_recall,
     Lot.to_return,
     Lot.releasable,
@@ -104,20 +112,25 @@ async def _facts_rows(
 ) -> tuple[dict[int, list[Row[Any]]], dict[int, list[Row[Any]]], dict[int, list[Row[Any]]]]:
     certificates = await session.execute(
         select(Certificate.__table__)
-        .where(Certificate.lot_id.in_(lot_ids))
+        .where(among(session, Certificate.lot_id, lot_ids))
         .order_by(Certificate.lot_id, Certificate.id)
     )
     inspections = await session.execute(
         select(*_INSPECTION_COLUMNS)
-        .where(Inspection.lot_id.in_(lot_ids))
+        .where(among(session, Inspection.lot_id, lot_ids))
         .order_by(Inspection.lot_id, Inspection.performed_at, Inspection.id)
     )
     concessions = await session.execute(
         select(Concession.__table__)
-        .where(Concession.lot_id.in_(lot_ids))
+        .where(among(session, Concession.lot_id, lot_ids))
         .order_by(Concession.lot_id, Concession.id)
     )
     return _by_lot(certificates), _by_lot(inspections), _by_lot(concessions)
+
+
+def _differs(stored: Mapping[Any, Any], columns: Mapping[str, Any]) -> bool:
+    """Whether storing ``columns`` changes the lot: unchanged lots are not written."""
+    return any(stored[name] != value for name, value in columns.items())
 
 
 async def _apply_outcomes(
@@ -132,6 +145,37 @@ async def _apply_outcomes(
         state = advance(as_switching_state(rows[key]), outcome, policy.reduced_inspection_enabled)
         store_switching_state(rows[key], state)
     await session.flush()
+
+
+@dataclass
+class _Decided:
+    """A chunk decided in memory, to be written."""
+
+    updates: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+async def _load(session: AsyncSession, chunk: Sequence[int]) -> tuple[Any, ...]:
+    """The chunk's lots, locked in id order, and their facts."""
+    lots = (
+        await session.execute(
+            select(*_LOT_COLUMNS)
+            .where(among(session, Lot.id, chunk))
+            .order_by(Lot.id)
+            .with_for_update()
+        )
+    ).all()
+    certificates, inspections, concessions = await _facts_rows(session, chunk)
+    return lots, certificates, inspections, concessions, await signals_by_lot(session, chunk)
+
+
+async def _store(session: AsyncSession, decided: _Decided) -> None:
+    encoded: dict[int, str] = {}  # JSON text of values in updates and events
+    await update_rows(session, Lot, decided.updates, encoded)
+    if decided.events:
+        await append_rows(session, DecisionEvent, decided.events, encoded)
+        for event in decided.events:
+            count_after_commit(session, event["status"])
 
 
 async def refresh_decisions(
@@ -153,41 +197,41 @@ async def refresh_decisions(
     ids = sorted(set(lot_ids))
     events = 0
     outcomes: list[tuple[int, str, LotOutcome]] = []
-    for chunk in chunks(ids):
-        lots = (
-            await session.execute(
-                select(*_LOT_COLUMNS).where(Lot.id.in_(chunk)).order_by(Lot.id).with_for_update()
-            )
-        ).all()
-        certificates, inspections, concessions = await _facts_rows(session, chunk)
-        signals = await signals_by_lot(session, chunk)
-        updates: list[dict[str, Any]] = []
-        new_events: list[dict[str, Any]] = []
-        for done, lot in enumerate(lots, start=1):
-            if done % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # deciding is CPU work: let the server answer between
-            facts = lot_facts(
-                lot,
-                certificates.get(lot.id, ()),
-                inspections.get(lot.id, ()),
-                concessions.get(lot.id, ()),
-                signals.get(lot.id, ()),
-            )
-            result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
-            updates.append({"id": lot.id, **result.columns})
-            before = None if lot.id in new_lot_ids else contribution(lot._mapping.__getitem__)
-            after = contribution(lambda name: result.columns.get(name, lot._mapping[name]))  # noqa: B023
-            note_lot_change(session.sync_session, before, after)
-            if result.event is not None:
-                new_events.append(result.event)
-            if result.outcome is not None:
-                outcomes.append((lot.supplier_id, lot.product, result.outcome))
-        await update_rows(session, Lot, updates)
-        if new_events:
-            await append_rows(session, DecisionEvent, new_events)
-            for event in new_events:
-                count_after_commit(session, event["status"])
-        events += len(new_events)
+    previous: _Decided | None = None
+    for chunk in chunks(ids, CHUNK):
+        lots, certificates, inspections, concessions, signals = await _load(session, chunk)
+        writing = None if previous is None else asyncio.ensure_future(_store(session, previous))
+        try:
+            decided = _Decided([], [])
+            for done, lot in enumerate(lots, start=1):
+                if done % YIELD_EVERY == 0:
+                    # Deciding is CPU work: let the server answer, the write go on.
+                    await asyncio.sleep(0)
+                facts = lot_facts(
+                    lot,
+                    certificates.get(lot.id, ()),
+                    inspections.get(lot.id, ()),
+                    concessions.get(lot.id, ()),
+                    signals.get(lot.id, ()),
+                )
+                result = redecide(lot, facts, policy=policy, trigger=trigger, actor=actor, now=now)
+                stored = lot._mapping
+                if lot.id in new_lot_ids or _differs(stored, result.columns):
+                    decided.updates.append({"id": lot.id, **result.columns})
+                before = None if lot.id in new_lot_ids else contribution(stored.__getitem__)
+                after = contribution(lambda name: result.columns.get(name, stored[name]))  # noqa: B023
+                note_lot_change(session.sync_session, before, after)
+                if result.event is not None:
+                    decided.events.append(result.event)
+                if result.outcome is not None:
+                    outcomes.append((lot.supplier_id, lot.product, result.outcome))
+        finally:
+            if writing is not None:
+                await writing  # an error in the write wins over one in deciding
+        events += len(decided.events)
+        previous = decided
+    if previous is not None:
+        await _store(session, previous)
     if outcomes:
         await _apply_outcomes(session, outcomes, policy)
     return BulkRefresh(lots=len(ids), events=events)

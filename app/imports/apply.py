@@ -13,6 +13,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import collector
 from app.audit import service as audit
 from app.bulk_writes import insert_rows
 from app.certificates.models import Certificate
@@ -64,6 +65,29 @@ async def _lot_values(session: AsyncSession, rows: list[LotCreate]) -> list[dict
     return [{**lot.model_dump(), **sources[(lot.supplier_id, lot.product)]} for lot in rows]
 
 
+async def _insert_rows_of(
+    session: AsyncSession,
+    kind: ImportKind,
+    models: list[BaseModel],
+    batch_rows: int,
+    progress: Progress | None,
+) -> tuple[list[int], set[int]]:
+    """The ids of the new rows, and the lots they touch."""
+    if kind == ImportKind.lots:
+        values = await _lot_values(session, cast(list[LotCreate], models))
+        created = await _insert(session, Lot, values, batch_rows, progress)
+        return created, set(created)
+    if kind == ImportKind.inspections:
+        inspections = cast(list[InspectionRow], models)
+        values = [inspection_values(row.lot_id, row) for row in inspections]
+        created = await _insert(session, Inspection, values, batch_rows, progress)
+        return created, {row.lot_id for row in inspections}
+    certificates = cast(list[CertificateRow], models)
+    values = [certificate_values(row.lot_id, row) for row in certificates]
+    created = await _insert(session, Certificate, values, batch_rows, progress)
+    return created, {row.lot_id for row in certificates}
+
+
 async def apply_rows(
     session: AsyncSession,
     kind: ImportKind,
@@ -78,31 +102,19 @@ async def apply_rows(
 ) -> dict[str, Any]:
     """Insert the rows, decide the touched lots again; the import's summary."""
     models = [model for _, model in rows]
-    if kind == ImportKind.lots:
-        values = await _lot_values(session, cast(list[LotCreate], models))
-        created = await _insert(session, Lot, values, batch_rows, progress)
-        touched: set[int] = set(created)
-    elif kind == ImportKind.inspections:
-        inspections = cast(list[InspectionRow], models)
-        values = [inspection_values(row.lot_id, row) for row in inspections]
-        created = await _insert(session, Inspection, values, batch_rows, progress)
-        touched = {row.lot_id for row in inspections}
-    else:
-        certificates = cast(list[CertificateRow], models)
-        values = [certificate_values(row.lot_id, row) for row in certificates]
-        created = await _insert(session, Certificate, values, batch_rows, progress)
-        touched = {row.lot_id for row in certificates}
-    if kind != ImportKind.inspections:
-        await match_new_lots(session, sorted(touched))
-    refreshed = await refresh_decisions(
-        session,
-        touched,
-        policy=policy,
-        trigger=f"import:{import_id}",
-        actor=actor,
-        now=now,
-        new_lot_ids=frozenset(created) if kind == ImportKind.lots else frozenset(),
-    )
+    with collector.paused():
+        created, touched = await _insert_rows_of(session, kind, models, batch_rows, progress)
+        if kind != ImportKind.inspections:
+            await match_new_lots(session, sorted(touched))
+        refreshed = await refresh_decisions(
+            session,
+            touched,
+            policy=policy,
+            trigger=f"import:{import_id}",
+            actor=actor,
+            now=now,
+            new_lot_ids=frozenset(created) if kind == ImportKind.lots else frozenset(),
+        )
     summary = {
         "kind": kind.value,
         "rows": len(rows),

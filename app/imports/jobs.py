@@ -57,9 +57,13 @@ class ImportContext:
 
 
 async def _set(ctx: ImportContext, import_id: int, **values: Any) -> None:
+    """Record a step of a run; never on an import already done or failed (a second run that
+    read the import before the first finished must not move it back and write it again)."""
     async with ctx.sessionmaker() as session, session.begin():
         await session.execute(
-            update(ImportJob).where(ImportJob.id == import_id).values(updated_at=utcnow(), **values)
+            update(ImportJob)
+            .where(ImportJob.id == import_id, ImportJob.state.not_in(TERMINAL))
+            .values(updated_at=utcnow(), **values)
         )
 
 

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 from typing import BinaryIO
 
+from app import collector
 from app.config import Settings
 from app.imports.columns import ImportKind
 from app.imports.files import FileFormat, Table, TableLimits, read_table
@@ -41,13 +42,23 @@ async def sha256(content: bytes) -> str:
 
 async def read(content: bytes, file_format: FileFormat, settings: Settings) -> Table:
     """The file's table (UnreadableFile as read_table raises it)."""
-    return await asyncio.to_thread(read_table, content, file_format, table_limits(settings))
+
+    def work() -> Table:
+        with collector.paused():
+            return read_table(content, file_format, table_limits(settings))
+
+    return await asyncio.to_thread(work)
 
 
 async def validate(kind: ImportKind, table: Table, progress: Progress | None = None) -> Checked:
     """Every row through its model, with the rows done so far reported every half second."""
     counter = RowCounter()
-    work = asyncio.ensure_future(asyncio.to_thread(validate_rows, kind, table, counter))
+
+    def rows() -> Checked:
+        with collector.paused():
+            return validate_rows(kind, table, counter)
+
+    work = asyncio.ensure_future(asyncio.to_thread(rows))
     while True:
         done, _ = await asyncio.wait({work}, timeout=PROGRESS_SECONDS)
         if done:

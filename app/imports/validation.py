@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.bulk import chunks
+from app.id_lists import among
 from app.imports.columns import (
     COLUMNS,
     DEFECT_PREFIX,
@@ -219,7 +220,9 @@ async def _check_lots(
 async def lot_quantities(session: AsyncSession, lot_ids: set[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in chunks(sorted(lot_ids)):
-        rows = await session.execute(select(Lot.id, Lot.quantity).where(Lot.id.in_(chunk)))
+        rows = await session.execute(
+            select(Lot.id, Lot.quantity).where(among(session, Lot.id, chunk))
+        )
         found.update({row.id: row.quantity for row in rows})
     return found
 

@@ -86,6 +86,11 @@ NOT_NOTIFIED_FOR_PPE_ISSUERS: tuple[str, ...] = (
     "ICR Polska",
     "CELAB",
 )
+# Any of them as a whole word (one pattern: every certificate of every lot is checked).
+_NOT_NOTIFIED_FOR_PPE_ISSUER = re.compile(
+    r"\b(?:" + "|".join(re.escape(name) for name in NOT_NOTIFIED_FOR_PPE_ISSUERS) + r")\b",
+    re.IGNORECASE,
+)
 # Notified bodies sit in the EU, the EEA, Switzerland or Turkey (ISO 3166 alpha-2; EL = GR).
 NOTIFIED_BODY_COUNTRIES: frozenset[str] = frozenset(
     {
@@ -161,9 +166,8 @@ def _issuer_not_notified_for_ppe(certificate: CertificateFacts) -> str | None:
     number = certificate.notified_body_number
     if number is not None and number.strip() in NOT_NOTIFIED_FOR_PPE_NUMBERS:
         return f"notified body {number.strip()} ({NOT_NOTIFIED_FOR_PPE_NUMBERS[number.strip()]})"
-    for name in NOT_NOTIFIED_FOR_PPE_ISSUERS:
-        if re.search(rf"\b{re.escape(name)}\b", certificate.issuer, re.IGNORECASE):
-            return f"issuer {certificate.issuer}"
+    if _NOT_NOTIFIED_FOR_PPE_ISSUER.search(certificate.issuer):
+        return f"issuer {certificate.issuer}"
     return None
 
 

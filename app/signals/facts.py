@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.id_lists import among
 from app.quality.signals import ACTIVE_MATCH_STATES, Signal
 from app.signals.models import Alert, AlertMatch, Complaint
 
@@ -31,7 +32,7 @@ async def signals_by_lot(
             Complaint.destination,
             Complaint.reported_at,
         )
-        .where(Complaint.lot_id.in_(lot_ids))
+        .where(among(session, Complaint.lot_id, lot_ids))
         .order_by(Complaint.lot_id, Complaint.id)
     )
     for lot_id, complaint_id, category, destination, reported_at in complaints:
@@ -48,7 +49,7 @@ async def signals_by_lot(
         select(AlertMatch.lot_id, Alert.id, Alert.issuing_body, Alert.reference, Alert.published_on)
         .join(Alert, Alert.id == AlertMatch.alert_id)
         .where(
-            AlertMatch.lot_id.in_(lot_ids),
+            among(session, AlertMatch.lot_id, lot_ids),
             AlertMatch.state.in_([state.value for state in ACTIVE_MATCH_STATES]),
         )
         .order_by(AlertMatch.lot_id, Alert.id)

@@ -10,12 +10,15 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import undefer
 
 from app.audit.models import AuditRecord
 from app.auth.models import Role
 from app.certificates.models import Certificate
 from app.certificates.schemas import CertificateCreate
+from app.decisions import bulk as bulk_decisions
 from app.imports import apply as apply_module
+from app.imports import jobs as import_jobs
 from app.imports.columns import COLUMNS, ImportKind
 from app.imports.jobs import ImportContext, run_import
 from app.imports.models import ImportJob
@@ -325,6 +328,23 @@ async def test_job_with_bad_rows_fails_with_its_report_and_releases_the_file(
     assert again.status_code == 202, again.text  # a failed import does not block the file
 
 
+async def queued_lab_import(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    lots: int,
+    filtration: float,
+) -> tuple[list[dict[str, Any]], int]:
+    """New lots and a job import of one lab result each, left queued (no runner takes it)."""
+    supplier = (await factories.supplier(client))["id"]
+    created = [await factories.lot(client, supplier, lot_number=f"L{i}") for i in range(lots)]
+    rows = [lab_row(lot["id"], filtration) for lot in created]
+    monkeypatch.setattr(runner(app), "submit", _not_now)
+    response = await post_import(client, "inspections", csv_file(INSPECTION_HEADER, rows))
+    assert response.status_code == 202, response.text
+    return created, response.json()["id"]
+
+
 class Crash(BaseException):
     """Stands for the process dying: not an error the job could catch and report."""
 
@@ -336,12 +356,7 @@ async def test_interrupted_job_wrote_nothing_and_runs_again_once(
     small_sync_limit: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    supplier = (await factories.supplier(inspector))["id"]
-    lots = [await factories.lot(inspector, supplier, lot_number=f"L{i}") for i in range(5)]
-    rows = [lab_row(lot["id"], 50.0) for lot in lots]
-    monkeypatch.setattr(runner(app), "submit", _not_now)
-    response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, rows))
-    import_id = response.json()["id"]
+    lots, import_id = await queued_lab_import(inspector, app, monkeypatch, 5, 50.0)
     context: ImportContext = runner(app).context
 
     async def crash_after_inserts(*args: Any, **kwargs: Any) -> None:
@@ -365,6 +380,30 @@ async def test_interrupted_job_wrote_nothing_and_runs_again_once(
     assert (done["state"], done["rows_processed"]) == ("done", 5)
     assert await count(engine, Inspection) == 5
     assert {await lot_status(inspector, lot["id"]) for lot in lots} == {"suspect"}
+
+
+async def test_a_run_that_read_the_import_before_another_finished_it_writes_nothing(
+    inspector: httpx.AsyncClient,
+    app: FastAPI,
+    engine: AsyncEngine,
+    small_sync_limit: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two runs of one import (a restart recovery and a retry, two workers): the second
+    read the import while it was queued; the first finishes it; the second must neither
+    move it back from done nor write its rows again."""
+    _, import_id = await queued_lab_import(inspector, app, monkeypatch, 3, 97.0)
+    context: ImportContext = runner(app).context
+    async with context.sessionmaker() as session:
+        stale = await session.get(ImportJob, import_id, options=[undefer(ImportJob.content)])
+    assert stale is not None and stale.state == "queued"
+
+    await run_import(context, import_id)
+    await import_jobs._run(context, stale)  # the second run, late
+
+    done = (await inspector.get(f"/imports/{import_id}")).json()
+    assert done["state"] == "done"
+    assert await count(engine, Inspection) == 3
 
 
 async def _not_now(import_id: int) -> None:
@@ -507,6 +546,32 @@ async def test_imports_keep_the_dashboard_totals(
     assert second > first
 
 
+async def comparable_decision(
+    client: httpx.AsyncClient, lot_id: int, inspection_ids: list[int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The lot's stored decision and last event without what differs between two lots
+    decided alike: ids, times, trigger, and the ids of their own inspections."""
+
+    def same_text(value: Any) -> Any:
+        text = json.dumps(value)
+        for position, inspection_id in enumerate(inspection_ids):
+            text = text.replace(f"inspection {inspection_id}", f"inspection #{position}")
+        return json.loads(text)
+
+    decision = (await client.get(f"/lots/{lot_id}/decision")).json()
+    last = (await client.get(f"/lots/{lot_id}/decisions")).json()["items"][-1]
+    for key in ("lot_id", "id", "at", "trigger", "decided_at"):
+        decision.pop(key, None)
+        last.pop(key, None)
+    decision["sampling"].pop("lot_id")
+    return same_text(decision), same_text(last)
+
+
+async def inspection_ids(client: httpx.AsyncClient, lot_id: int) -> list[int]:
+    items = (await client.get(f"/lots/{lot_id}/inspections")).json()["items"]
+    return sorted(item["id"] for item in items)
+
+
 async def test_imported_results_decide_as_results_posted_one_by_one(
     inspector: httpx.AsyncClient,
 ) -> None:
@@ -523,27 +588,68 @@ async def test_imported_results_decide_as_results_posted_one_by_one(
     )
     response = await post_import(inspector, "inspections", csv_file(INSPECTION_HEADER, [row]))
     assert response.status_code == 201, response.text
-    inspection_ids = {
-        posted: single.json()["id"],
-        imported: (await inspector.get(f"/lots/{imported}/inspections")).json()["items"][0]["id"],
-    }
 
-    async def stored(lot_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        def same_text(value: Any) -> Any:  # the inspection's own id differs, nothing else
-            text = json.dumps(value).replace(f"inspection {inspection_ids[lot_id]}", "inspection")
-            return json.loads(text)
-
-        decision = (await inspector.get(f"/lots/{lot_id}/decision")).json()
-        last = (await inspector.get(f"/lots/{lot_id}/decisions")).json()["items"][-1]
-        for key in ("lot_id", "id", "at", "trigger", "decided_at"):
-            decision.pop(key, None)
-            last.pop(key, None)
-        decision["sampling"].pop("lot_id")
-        return same_text(decision), same_text(last)
-
-    decision, event = await stored(imported)
+    decision, event = await comparable_decision(
+        inspector, imported, await inspection_ids(inspector, imported)
+    )
     assert decision["status"] == "suspect" and decision["reasons"]
-    assert (decision, event) == await stored(posted)
+    assert (decision, event) == await comparable_decision(inspector, posted, [single.json()["id"]])
+
+
+async def test_lots_decided_chunk_by_chunk_store_what_the_single_path_stores(
+    inspector: httpx.AsyncClient, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk decisions in chunks of 2 lots, each chunk written while the next is decided,
+    and lots whose decision columns do not change left unwritten: every lot ends as the
+    same lot decided one result at a time, and the dashboard rollups stay exact."""
+    from tests.api.test_dashboard import rollup_snapshot
+
+    monkeypatch.setattr(bulk_decisions, "CHUNK", 2)
+    supplier = (await factories.supplier(inspector))["id"]
+    filtrations = [60.0, 97.0, 81.0, 98.5, 97.0]
+    pairs = [
+        [
+            (await factories.lot(inspector, supplier, lot_number=f"{side}-{n}"))["id"]
+            for side in "PI"
+        ]
+        for n in range(len(filtrations))
+    ]
+    rounds = (filtrations, [97.0] * len(filtrations))  # the second round changes less
+    for round_number, values in enumerate(rounds):
+        rows = []
+        for (posted, imported), filtration in zip(pairs, values, strict=True):
+            row = lab_row(imported, filtration, report_number=f"R-{round_number}")
+            rows.append(row)
+            body = {
+                "kind": "lab",
+                "sample_size": 20,
+                "performed_at": "2020-03-24T10:00:00Z",
+                "inspector": "Example Lab",
+                "lab": "Example Lab",
+                "report_number": f"R-{round_number}",
+                "measurements": [
+                    {"characteristic": "filtration_efficiency_pct", "value": filtration},
+                    {"characteristic": "total_inward_leakage_pct", "value": 3},
+                ],
+            }
+            created = await inspector.post(f"/lots/{posted}/inspections", json=body)
+            assert created.status_code == 201, created.text
+        response = await post_import(
+            inspector, "inspections", csv_file(INSPECTION_HEADER, rows), force=True
+        )
+        assert response.status_code == 201, response.text
+
+    statuses = set()
+    for posted, imported in pairs:
+        decision, event = await comparable_decision(
+            inspector, imported, await inspection_ids(inspector, imported)
+        )
+        assert (decision, event) == await comparable_decision(
+            inspector, posted, await inspection_ids(inspector, posted)
+        )
+        statuses.add(decision["status"])
+    assert len(statuses) > 1  # the lots did not all end alike
+    assert await rollup_snapshot(engine, rebuilt=True) == await rollup_snapshot(engine)
 
 
 @pytest.mark.parametrize(
