@@ -16,6 +16,7 @@ the number of keys (one array per column, so one statement compiled once), rows 
 the caller's key order so that concurrent writers lock alike.
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from app.db import Base
 
 Row = dict[str, Any]
+_COLLATION = re.compile(r' COLLATE "[^"]*"')
 
 
 async def copy_connection(session: AsyncSession) -> asyncpg.Connection | None:
@@ -178,6 +180,13 @@ async def update_rows(
     await driver.execute(f'DROP TABLE "{staging}"')
 
 
+def _array_element_type(column: Column[Any]) -> str:
+    """The column's PostgreSQL type as an array's element type: without a collation, which
+    an array cast cannot name (the column's own applies once the value is stored)."""
+    compiled = column.type.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+    return _COLLATION.sub("", compiled)
+
+
 def add_to_rows(
     executor: Session | Connection,
     table: Table,
@@ -188,10 +197,8 @@ def add_to_rows(
     """PostgreSQL: add each change's amounts to the row of its key (created at the amounts),
     in the order given, with one statement."""
     names = [*keys, *fields]
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     arrays = ", ".join(
-        f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
-        for i, name in enumerate(names)
+        f"CAST(:c{i} AS {_array_element_type(table.c[name])}[])" for i, name in enumerate(names)
     )
     columns = ", ".join(f'"{name}"' for name in names)
     statement = (
