@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -85,6 +85,13 @@ READ_ONLY_SNAPSHOT = "lotgate_read_only_snapshot"
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def libpq_url(database_url: str) -> str:
+    """The app's SQLAlchemy URL (postgresql+asyncpg://...) as the plain postgresql:// URI
+    that asyncpg and psycopg connect with themselves."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def _make_sqlite_transactions_immediate(engine: AsyncEngine, busy_timeout_ms: int) -> None:

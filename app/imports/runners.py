@@ -15,8 +15,8 @@ from typing import Protocol
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import make_url
 
+from app.db import libpq_url
 from app.imports.job_thread import JobThread
 from app.imports.jobs import ImportContext, ImportNotReady, run_import, unfinished_imports
 from app.maintenance.purge import purge
@@ -82,19 +82,13 @@ class InProcessRunner:
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
-def psycopg_conninfo(database_url: str) -> str:
-    """The app's SQLAlchemy URL (postgresql+asyncpg://...) as a libpq URI for psycopg."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
 class ProcrastinateRunner:
     def __init__(self, context: ImportContext, *, run_worker: bool) -> None:
         self.context = context
         self.run_worker = run_worker
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
-                conninfo=psycopg_conninfo(context.settings.direct_url),
+                conninfo=libpq_url(context.settings.direct_url),
                 min_size=1,
                 max_size=4,
             )

@@ -19,14 +19,13 @@ from typing import Any
 
 import asyncpg
 from pydantic_core import from_json, to_json
-from sqlalchemy import make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.keys import hash_key
 from app.config import Settings
 from app.dashboard.etag import etag_of, matches
 from app.dashboard.rollup import VERSION_NAME
-from app.db import behind_pgbouncer, is_sqlite, utcnow
+from app.db import behind_pgbouncer, is_sqlite, libpq_url, utcnow
 from app.http.data_version import HEADER as DATA_VERSION_HEADER
 from app.lots.models import Lot
 from app.lots.service import lot_out_of
@@ -138,9 +137,8 @@ async def open_pool(settings: Settings) -> asyncpg.Pool | None:
     the route answers every read."""
     if is_sqlite(settings.database_url):
         return None
-    dsn = make_url(settings.database_url).set(drivername="postgresql")
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn.render_as_string(hide_password=False),
+        libpq_url(settings.database_url),
         min_size=0,
         max_size=settings.lot_read_pool_size,
         init=_json_as_the_app_reads_it,

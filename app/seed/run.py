@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.dashboard.rollup import rebuild_rollups
-from app.db import Base, is_sqlite, make_engine
+from app.db import Base, is_sqlite, libpq_url, make_engine
 from app.decisions.policy import policy_from_settings
 from app.quality.facts import Policy
 from app.seed.generate import (
@@ -32,7 +32,7 @@ from app.seed.generate import (
     sources_of,
     supplier_rows,
 )
-from app.seed.writer import CopyWriter, InsertWriter, Writer, asyncpg_dsn
+from app.seed.writer import CopyWriter, InsertWriter, Writer
 
 BATCH_LOTS = 5_000
 ID_TABLES = tuple(IdPlan.SLOTS)
@@ -100,7 +100,7 @@ async def _write_partition(plan: Plan, part: int, writer: Writer) -> dict[str, i
 
 
 async def _copy_partition(plan: Plan, part: int) -> dict[str, int]:
-    connection = await asyncpg.connect(asyncpg_dsn(plan.database_url))
+    connection = await asyncpg.connect(libpq_url(plan.database_url))
     try:
         async with connection.transaction():
             return await _write_partition(plan, part, CopyWriter(connection))

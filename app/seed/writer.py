@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import JSON, Table, insert, make_url
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -41,10 +41,6 @@ def _ordered(tables: Rows) -> list[tuple[Table, Sequence[dict[str, Any]]]]:
     unknown = set(tables) - set(TABLE_ORDER)
     assert not unknown, f"no write order for {unknown}"
     return [(_table(name), tables[name]) for name in TABLE_ORDER if tables.get(name)]
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
 def _scalar_defaults(table: Table) -> dict[str, Any]:
